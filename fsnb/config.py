@@ -1,0 +1,333 @@
+"""``fsnb.yaml`` → typed, validated configuration.
+
+Every section is optional: with no file at all a store runs on embedded defaults under ``<repo>/.fsnb/`` (SQLite
+registry, SQLite online store, in-process DuckDB offline store). ``${VAR}`` and ``${VAR:-default}`` are replaced
+from the environment; ``FSNB_REGISTRY`` and ``FSNB_ONLINE_STORE`` (a URL each) override the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+from fsnb.errors import ConfigError
+
+__all__ = [
+    "AuthConfig",
+    "Config",
+    "FeatureServerConfig",
+    "OfflineStoreConfig",
+    "OnlineStoreConfig",
+    "RegistryConfig",
+    "load_config",
+    "redact_url",
+]
+
+CONFIG_FILE = "fsnb.yaml"
+DATA_DIR = ".fsnb"
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    """Where definitions live: a SQLAlchemy URL (SQLite file by default, PostgreSQL in production)."""
+
+    url: str = ""
+    cache_ttl_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class OnlineStoreConfig:
+    """The online store: ``sqlite`` (embedded), ``redis`` or ``remote`` (an fsnb feature server)."""
+
+    type: Literal["sqlite", "redis", "remote"] = "sqlite"
+    #: sqlite: database file; remote: server URL.
+    path: str = ""
+    #: redis: ``redis://``, ``rediss://`` or ``unix://`` URL.
+    url: str = "redis://127.0.0.1:6379/0"
+    connection_pool_size: int = 50
+    socket_timeout: float = 5.0
+    connect_timeout: float = 2.0
+    #: redis: expire entity hashes this long after their last write (0 = never).
+    key_ttl_seconds: int = 0
+    #: rows per pipelined write.
+    write_batch_size: int = 2000
+    #: remote: recycle a session idle this long.
+    connection_idle_timeout: float = 300.0
+    #: remote: retries of idempotent reads on connection errors and 502/503/504.
+    connection_retries: int = 3
+    #: remote: bearer token sent to the server.
+    auth_token: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class OfflineStoreConfig:
+    """The DuckDB offline store; ``database`` empty means in-memory."""
+
+    type: Literal["duckdb"] = "duckdb"
+    database: str = ""
+    threads: int = 0
+    memory_limit: str = ""
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """Feature-server auth: ``no_auth`` or static ``token`` credentials with scopes (``read``, ``write``)."""
+
+    type: Literal["no_auth", "token"] = "no_auth"
+    #: token → scopes, e.g. ``{"${READ_TOKEN}": ["read"], "${ADMIN_TOKEN}": ["read", "write"]}``.
+    tokens: dict[str, list[str]] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"AuthConfig(type={self.type!r}, tokens=<{len(self.tokens)} redacted>)"
+
+
+@dataclass(frozen=True)
+class FeatureServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 6566
+    workers: int = 1
+    keep_alive: float = 5.0
+    max_requests: int = 0
+    max_requests_jitter: int = 0
+    worker_connections: int = 1000
+    registry_ttl: float = 10.0
+    max_batch_rows: int = 10000
+    tls_key: str = ""
+    tls_cert: str = ""
+    auth: AuthConfig = field(default_factory=AuthConfig)
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole store's configuration. ``repo_path`` anchors relative paths."""
+
+    project: str = "default"
+    repo_path: Path = field(default_factory=Path.cwd)
+    registry: RegistryConfig = field(default_factory=RegistryConfig)
+    online_store: OnlineStoreConfig = field(default_factory=OnlineStoreConfig)
+    offline_store: OfflineStoreConfig = field(default_factory=OfflineStoreConfig)
+    feature_server: FeatureServerConfig = field(default_factory=FeatureServerConfig)
+    #: the file this came from, if any.
+    source_file: Path | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        return self.repo_path / DATA_DIR
+
+    def resolve_path(self, path: str) -> Path:
+        """A path from the config or a definition, relative to the repo folder."""
+        p = Path(os.path.expanduser(path))
+        return p if p.is_absolute() else self.repo_path / p
+
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _interpolate(value: Any, where: str) -> Any:
+    if isinstance(value, str):
+
+        def sub(m: re.Match[str]) -> str:
+            name, default = m.group(1), m.group(2)
+            if name in os.environ:
+                return os.environ[name]
+            if default is not None:
+                return default
+            raise ConfigError(f"{where}: environment variable {name} is not set (write ${{{name}:-default}})")
+
+        return _ENV.sub(sub, value)
+    if isinstance(value, dict):
+        return {k: _interpolate(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, where) for v in value]
+    return value
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    """Build dataclass ``cls`` from a mapping, rejecting unknown keys and wrong types with the key's path."""
+    if isinstance(data, cls):
+        return data
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where} must be a mapping, got {type(data).__name__}")
+    hints = get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; known keys are {sorted(names)}")
+    kwargs = {k: _convert(hints[k], v, f"{where}.{k}") for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def _convert(tp: Any, value: Any, where: str) -> Any:
+    origin = get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, where)  # type: ignore[arg-type]
+    if origin is Literal:
+        allowed = get_args(tp)
+        if value not in allowed:
+            raise ConfigError(f"{where} must be one of {list(allowed)}, got {value!r}")
+        return value
+    if origin is Union or tp is Path or origin is type(Path | None):
+        if value is None:
+            return None
+        return Path(value)
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where} must be a mapping, got {type(value).__name__}")
+        _, vt = get_args(tp)
+        return {str(k): _convert(vt, v, f"{where}.{k}") for k, v in value.items()}
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} must be a list, got {type(value).__name__}")
+        (et,) = get_args(tp)
+        return [_convert(et, v, where) for v in value]
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+            return int(value)
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif tp is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+    else:
+        return value
+    raise ConfigError(f"{where} must be {tp.__name__}, got {value!r}")
+
+
+def registry_config_from(value: Any, where: str) -> dict[str, Any]:
+    """``registry:`` as a URL/path string or a mapping with ``path``/``url``."""
+    if isinstance(value, str):
+        return {"url": value}
+    if isinstance(value, Mapping):
+        d = dict(value)
+        if "path" in d:
+            if "url" in d:
+                raise ConfigError(f"{where}: give path or url, not both")
+            d["url"] = d.pop("path")
+        d.pop("registry_type", None)
+        return d
+    raise ConfigError(f"{where} must be a URL, a path or a mapping")
+
+
+def online_config_from(value: Any, where: str) -> dict[str, Any]:
+    """``online_store:`` as a mapping or a URL (redis://, rediss://, unix://, sqlite:///, http(s)://, a path)."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where} must be a URL, a path or a mapping")
+    low = value.lower()
+    if low.startswith(("redis://", "rediss://", "unix://")):
+        return {"type": "redis", "url": value}
+    if low.startswith(("http://", "https://")):
+        return {"type": "remote", "path": value}
+    if low.startswith("sqlite:///"):
+        return {"type": "sqlite", "path": value[len("sqlite:///"):]}
+    if "://" in value:
+        raise ConfigError(f"{where}: unsupported online store URL {value!r} (redis://, sqlite:///, http://)")
+    return {"type": "sqlite", "path": value}
+
+
+def _normalise_registry_url(url: str, repo: Path) -> str:
+    if not url:
+        return f"sqlite:///{repo / DATA_DIR / 'registry.db'}"
+    low = url.lower()
+    if low.startswith("postgresql://") or low.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if low.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        if path and path != ":memory:" and not os.path.isabs(path):
+            return f"sqlite:///{repo / path}"
+        return url
+    if "://" in url:
+        return url
+    p = Path(os.path.expanduser(url))
+    return f"sqlite:///{p if p.is_absolute() else repo / p}"
+
+
+def redact_url(url: str) -> str:
+    """A URL with any password replaced by ``***``."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Config:
+    """Read ``fsnb.yaml`` from ``path`` (a folder or the file itself), apply env overrides and keyword overrides.
+
+    ``overrides`` take the same keys as the file's top level (``project``, ``registry``, ``online_store``, ...).
+    """
+    env = os.environ if env is None else env
+    base = Path(path) if path is not None else Path.cwd()
+    file: Path | None = None
+    if base.is_file() or base.suffix in (".yaml", ".yml"):
+        file, repo = base.resolve(), base.resolve().parent
+        if not base.exists():
+            raise ConfigError(f"config file {base} does not exist")
+    else:
+        repo = base
+        if (base / CONFIG_FILE).is_file():
+            file = (base / CONFIG_FILE).resolve()
+    raw: dict[str, Any] = {}
+    where = str(file) if file else "fsnb config"
+    if file is not None:
+        import yaml
+
+        try:
+            loaded = yaml.safe_load(file.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{file}: not valid YAML: {e}") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{file}: the top level must be a mapping")
+        raw = _interpolate(loaded, where)
+    for k, v in overrides.items():
+        if v is not None:
+            raw[k] = v
+    raw.pop("repo_path", None)
+    if env.get("FSNB_REGISTRY"):
+        reg = registry_config_from(raw.get("registry", {}), f"{where}: registry")
+        reg["url"] = env["FSNB_REGISTRY"]
+        raw["registry"] = reg
+    if env.get("FSNB_ONLINE_STORE"):
+        raw["online_store"] = online_config_from(env["FSNB_ONLINE_STORE"], "FSNB_ONLINE_STORE")
+    if "registry" in raw:
+        raw["registry"] = registry_config_from(raw["registry"], f"{where}: registry")
+    if "online_store" in raw:
+        raw["online_store"] = online_config_from(raw["online_store"], f"{where}: online_store")
+    repo = repo.resolve()
+    cfg: Config = _build(Config, {**raw, "source_file": file}, where)
+    project = cfg.project
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", project):
+        raise ConfigError(f"{where}: project name {project!r} must be letters, digits, '_' or '-'")
+    registry = dataclasses.replace(cfg.registry, url=_normalise_registry_url(cfg.registry.url, repo))
+    online = cfg.online_store
+    if online.type == "sqlite":
+        p = online.path or str(repo / DATA_DIR / "online.db")
+        online = dataclasses.replace(online, path=p if os.path.isabs(p) or p == ":memory:" else str(repo / p))
+    elif online.type == "remote" and not online.path:
+        raise ConfigError(f"{where}: online_store of type remote needs path: http://host:port")
+    offline = cfg.offline_store
+    if offline.database and offline.database != ":memory:" and not os.path.isabs(offline.database):
+        offline = dataclasses.replace(offline, database=str(repo / offline.database))
+    return dataclasses.replace(
+        cfg, repo_path=repo, registry=registry, online_store=online, offline_store=offline
+    )

@@ -1,0 +1,179 @@
+"""The fsnb exception tree.
+
+FsnbError
+├── ConfigError(ValueError)                 bad fsnb.yaml, env var or keyword option
+├── DefinitionError(ValueError)             an Entity / FeatureView / FeatureService that cannot be built
+│   └── SchemaMismatchError                 a definition that does not fit its real source
+├── RegistryError                           the registry cannot be read or written
+│   ├── ObjectNotFoundError(KeyError)       no entity / view / service / source of that name
+│   │   ├── EntityNotFoundError
+│   │   ├── FeatureViewNotFoundError
+│   │   ├── FeatureServiceNotFoundError
+│   │   └── FeatureNotFoundError
+│   └── ConcurrentApplyError                another apply won the race and the retry budget ran out
+├── RequestError(ValueError)                an online / offline request that is wrong before any I/O
+│   ├── EmptyRequestError
+│   ├── MissingJoinKeyError
+│   ├── ExtraJoinKeyError
+│   ├── JoinKeyTypeError(TypeError)
+│   └── TooManyRowsError
+├── DataValidationError(ValueError)         a DataFrame written / pushed that does not fit a view's schema
+├── OnlineStoreError                        the online store failed (connection, timeout, protocol)
+│   ├── OnlineStoreUnavailableError(ConnectionError)
+│   └── UnsupportedCapabilityError(NotImplementedError)
+├── VectorsNotBuiltError                    precomputed vectors are missing or stale for a FeatureService
+├── OfflineStoreError                       DuckDB could not read a source or run a query
+├── MaterializationError
+├── ServerError                             the feature server answered with an error it could not map
+│   └── AuthError(PermissionError)
+└── ParityError(AssertionError)             ParityReport.assert_ok() found mismatches
+
+Errors of the libraries underneath (redis-py, SQLAlchemy, DuckDB, requests) are translated into this tree at
+one place per part, with the original kept as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthError",
+    "ConcurrentApplyError",
+    "ConfigError",
+    "DataValidationError",
+    "DefinitionError",
+    "EmptyRequestError",
+    "EntityNotFoundError",
+    "ExtraJoinKeyError",
+    "FeatureNotFoundError",
+    "FeatureServiceNotFoundError",
+    "FeatureViewNotFoundError",
+    "FsnbError",
+    "JoinKeyTypeError",
+    "MaterializationError",
+    "MissingJoinKeyError",
+    "ObjectNotFoundError",
+    "OfflineStoreError",
+    "OnlineStoreError",
+    "OnlineStoreUnavailableError",
+    "ParityError",
+    "RegistryError",
+    "RequestError",
+    "SchemaMismatchError",
+    "ServerError",
+    "TooManyRowsError",
+    "UnsupportedCapabilityError",
+    "VectorsNotBuiltError",
+]
+
+
+class FsnbError(Exception):
+    """Base of every error fsnb raises on purpose."""
+
+    #: HTTP status the feature server answers with for this error.
+    http_status: int = 500
+
+    def __str__(self) -> str:  # KeyError subclasses would otherwise quote the message
+        return str(self.args[0]) if self.args else self.__class__.__name__
+
+
+class ConfigError(FsnbError, ValueError):
+    http_status = 500
+
+
+class DefinitionError(FsnbError, ValueError):
+    http_status = 400
+
+
+class SchemaMismatchError(DefinitionError):
+    pass
+
+
+class RegistryError(FsnbError):
+    http_status = 503
+
+
+class ObjectNotFoundError(RegistryError, KeyError):
+    http_status = 404
+
+
+class EntityNotFoundError(ObjectNotFoundError):
+    pass
+
+
+class FeatureViewNotFoundError(ObjectNotFoundError):
+    pass
+
+
+class FeatureServiceNotFoundError(ObjectNotFoundError):
+    pass
+
+
+class FeatureNotFoundError(ObjectNotFoundError):
+    pass
+
+
+class ConcurrentApplyError(RegistryError):
+    http_status = 409
+
+
+class RequestError(FsnbError, ValueError):
+    http_status = 400
+
+
+class EmptyRequestError(RequestError):
+    pass
+
+
+class MissingJoinKeyError(RequestError):
+    http_status = 422
+
+
+class ExtraJoinKeyError(RequestError):
+    http_status = 422
+
+
+class JoinKeyTypeError(RequestError, TypeError):
+    http_status = 422
+
+
+class TooManyRowsError(RequestError):
+    http_status = 413
+
+
+class DataValidationError(FsnbError, ValueError):
+    http_status = 422
+
+
+class OnlineStoreError(FsnbError):
+    http_status = 503
+
+
+class OnlineStoreUnavailableError(OnlineStoreError, ConnectionError):
+    pass
+
+
+class UnsupportedCapabilityError(OnlineStoreError, NotImplementedError):
+    http_status = 501
+
+
+class VectorsNotBuiltError(FsnbError):
+    http_status = 409
+
+
+class OfflineStoreError(FsnbError):
+    http_status = 500
+
+
+class MaterializationError(FsnbError):
+    pass
+
+
+class ServerError(FsnbError):
+    http_status = 502
+
+
+class AuthError(ServerError, PermissionError):
+    http_status = 401
+
+
+class ParityError(FsnbError, AssertionError):
+    pass
