@@ -25,8 +25,10 @@ FsnbError
 ├── OfflineStoreError                       DuckDB could not read a source or run a query
 ├── MaterializationError
 ├── ServerError                             the feature server answered with an error it could not map
-│   └── AuthError(PermissionError)
-└── ParityError(AssertionError)             ParityReport.assert_ok() found mismatches
+│   └── AuthError(PermissionError)          401: no or unknown credential
+│       └── ForbiddenError                  403: the credential lacks the scope
+├── ParityError(AssertionError)             ParityReport.assert_ok() found mismatches
+└── RepoExistsError(FileExistsError)        fsnb init into a non-empty folder without --force
 
 Errors of the libraries underneath (redis-py, SQLAlchemy, DuckDB, requests) are translated into this tree at
 one place per part, with the original kept as ``__cause__``.
@@ -46,6 +48,7 @@ __all__ = [
     "FeatureNotFoundError",
     "FeatureServiceNotFoundError",
     "FeatureViewNotFoundError",
+    "ForbiddenError",
     "FsnbError",
     "JoinKeyTypeError",
     "MaterializationError",
@@ -56,6 +59,7 @@ __all__ = [
     "OnlineStoreUnavailableError",
     "ParityError",
     "RegistryError",
+    "RepoExistsError",
     "RequestError",
     "SchemaMismatchError",
     "ServerError",
@@ -177,3 +181,15 @@ class AuthError(ServerError, PermissionError):
 
 class ParityError(FsnbError, AssertionError):
     pass
+
+
+class ForbiddenError(AuthError):
+    """Authenticated, but the credential lacks the scope the endpoint needs (e.g. ``write`` for a push)."""
+
+    http_status = 403
+
+
+class RepoExistsError(FsnbError, FileExistsError):
+    """``fsnb init`` was pointed at a folder that is not empty (pass ``--force`` to overwrite)."""
+
+    http_status = 409

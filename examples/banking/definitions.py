@@ -1,0 +1,1 @@
+../../fsnb/templates/banking/definitions.py

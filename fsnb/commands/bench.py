@@ -1,0 +1,115 @@
+"""``fsnb bench``: profile online reads of the repo's store and print the latency table (the profiler, from a shell).
+
+    fsnb bench --quick                                  # a fast pass, for CI
+    fsnb bench --modes direct precomputed --batch-sizes 1 10 100 --json bench.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fsnb.notebook.report import LatencyReport
+    from fsnb.store import Store
+
+NAME = "bench"
+HELP = "measure online-read latency per access mode and batch size (the notebook profiler, from a shell)"
+
+#: ``--quick``: enough calls to exercise every mode and batch size, not to quote numbers.
+QUICK = {"warmup": 5, "iterations": 30, "duration_s": 1.0, "batch_sizes": [1, 10, 100]}
+
+
+def _int_list(text: str) -> list[int]:
+    return [int(x) for x in text.replace(",", " ").split()]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--features", default=None,
+                        help="a feature service name or comma-separated view:feature refs "
+                             "(default: the first precomputed service, else the first service)")
+    parser.add_argument("--quick", action="store_true", help="few iterations and a 1 s throughput phase (CI)")
+    parser.add_argument("--modes", nargs="+", default=None,
+                        help="access modes: direct async precomputed rest remote (default: all)")
+    parser.add_argument("--batch-sizes", nargs="+", type=_int_list, default=None,
+                        help="rows per request (default 1 5 10 50 100 500)")
+    parser.add_argument("--warmup", type=int, default=None, help="untimed calls per case (default 30)")
+    parser.add_argument("--iterations", type=int, default=None, help="timed calls per case (default 200)")
+    parser.add_argument("--concurrency", type=int, default=10, help="workers in the throughput phase (default 10)")
+    parser.add_argument("--duration", type=float, default=None,
+                        help="seconds of the throughput phase per mode, 0 to skip (default 15)")
+    parser.add_argument("--output", choices=["df", "dict"], default="df",
+                        help="time until a DataFrame (df, default) or a dict (dict) is out")
+    parser.add_argument("--server-url", default=None, help="feature server for the rest and remote modes")
+    parser.add_argument("--online-store", default=None, help="override the online store (URL)")
+    parser.add_argument("--seed", type=int, default=0, help="entity sampling seed (default 0)")
+    parser.add_argument("--json", dest="json_path", default=None, help="also write the full report here")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def default_features(store: Store) -> Any:
+    """The first precomputed service, else the first service; a clear error when there is none."""
+    from fsnb.errors import FeatureServiceNotFoundError
+
+    services = sorted(store.list_feature_services(), key=lambda s: (not s.precompute_online, s.name))
+    if not services:
+        raise FeatureServiceNotFoundError("no feature service to benchmark: pass --features view:feature,...")
+    return services[0]
+
+
+def options_from(args: argparse.Namespace) -> dict[str, Any]:
+    """Profiler keyword options from parsed arguments (``--quick`` first, explicit flags win)."""
+    from fsnb.notebook.profiler import DEFAULT_BATCH_SIZES, MODES
+
+    opts: dict[str, Any] = {
+        "modes": list(MODES), "batch_sizes": list(DEFAULT_BATCH_SIZES), "warmup": 30, "iterations": 200,
+        "duration_s": 15.0,
+    }
+    if args.quick:
+        opts.update(QUICK)
+    if args.modes:
+        opts["modes"] = [m for part in args.modes for m in part.replace(",", " ").split()]
+    if args.batch_sizes:
+        opts["batch_sizes"] = [b for part in args.batch_sizes for b in part]
+    for flag, key in (("warmup", "warmup"), ("iterations", "iterations"), ("duration", "duration_s")):
+        if getattr(args, flag) is not None:
+            opts[key] = getattr(args, flag)
+    opts.update(concurrency=args.concurrency, output=args.output, seed=args.seed, server_url=args.server_url,
+                progress=not args.no_progress)
+    return opts
+
+
+def bench(store: Store, features: Any, args: argparse.Namespace) -> LatencyReport:
+    """Run the profiler as ``args`` say, print the table, write ``--json``; returns the report."""
+    from fsnb.notebook.profiler import profile
+
+    if features is None:
+        features = default_features(store)
+    elif isinstance(features, str) and ("," in features or ":" in features):
+        features = [f.strip() for f in features.split(",") if f.strip()]
+    report = profile(store, features, **options_from(args))
+    print(report.to_text())
+    if args.json_path:
+        report.to_json(args.json_path)
+        print(f"\nfull report (raw samples included): {args.json_path}")
+    return report
+
+
+def run(args: argparse.Namespace) -> int:
+    from fsnb.cli import repo_path
+    from fsnb.errors import FsnbError
+    from fsnb.store import Store
+
+    overrides = {"online_store": args.online_store} if args.online_store else {}
+    try:
+        repo_path(args)  # a clear error for a missing folder
+        with Store(getattr(args, "repo", "."), **overrides) as store:
+            report = bench(store, args.features, args)
+    except FsnbError as err:
+        print(f"fsnb bench: {err}", file=sys.stderr)
+        return 2
+    failed = [c for c in report.cases if c.status == "error"]
+    for c in failed:
+        print(f"fsnb bench: {c.mode} at batch {c.batch} failed: {c.reason}", file=sys.stderr)
+    return 1 if failed else 0

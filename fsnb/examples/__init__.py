@@ -1,0 +1,1 @@
+"""Example feature repos and their data generators (``fsnb.examples.banking``)."""

@@ -1,0 +1,160 @@
+"""What a request reads (service or feature refs → views), and entity keys drawn from what was materialized.
+
+Shared by the profiler and the parity check: both need the views behind a request and a reproducible sample of
+entities that exist offline (and, after materialization, online).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from fsnb.definitions import FeatureService, FeatureView
+from fsnb.errors import RequestError
+
+if TYPE_CHECKING:
+    from fsnb.store import Store
+
+__all__ = ["Target", "entity_pool", "resolve_target", "sample_keys"]
+
+#: At most this many distinct keys are read from a source to sample from.
+POOL_LIMIT = 1_000_000
+
+
+@dataclass(frozen=True)
+class Target:
+    """The features of a request: the argument as given, the service (if any), ``view:feature`` refs, views."""
+
+    features: Any
+    service: FeatureService | None
+    refs: tuple[str, ...]
+    views: tuple[FeatureView, ...]
+
+    @property
+    def join_keys(self) -> tuple[str, ...]:
+        keys: dict[str, None] = {}
+        for v in self.views:
+            keys.update(dict.fromkeys(v.join_keys))
+        return tuple(keys)
+
+    @property
+    def label(self) -> str:
+        if self.service is not None:
+            return self.service.name
+        return ", ".join(self.refs) if len(self.refs) <= 4 else f"{len(self.refs)} features"
+
+    def features_of(self, view: str) -> tuple[str, ...]:
+        return tuple(r.split(":", 1)[1] for r in self.refs if r.split(":", 1)[0] == view)
+
+
+def resolve_target(store: Store, features: Any) -> Target:
+    """Resolve a FeatureService, a service name or ``view:feature`` refs against the store's registry."""
+    snap = store.snapshot()
+    if isinstance(features, str) and ":" not in features:
+        features = snap.get_feature_service(features)
+    if isinstance(features, FeatureService):
+        service = snap.feature_services.get(features.name, features)
+        refs = service.feature_refs
+        views = tuple(snap.get_feature_view(p.name) for p in service.projections)
+        return Target(service, service, refs, views)
+    if isinstance(features, str):
+        features = [features]
+    refs_list = list(features)
+    if not refs_list or not all(isinstance(r, str) and ":" in r for r in refs_list):
+        raise RequestError(
+            f"features must be a FeatureService, a service name or 'view:feature' references, got {features!r}"
+        )
+    names: dict[str, None] = dict.fromkeys(r.split(":", 1)[0] for r in refs_list)
+    views = tuple(snap.get_feature_view(n) for n in names)
+    return Target(refs_list, None, tuple(refs_list), views)
+
+
+def _key_view(target: Target) -> FeatureView:
+    keys = set(target.join_keys)
+    for v in target.views:
+        if set(v.join_keys) == keys:
+            return v
+    raise RequestError(
+        f"cannot sample entities for {target.label}: no single feature view carries all join keys "
+        f"{sorted(keys)}; pass entity_source= (a DataFrame of join keys)"
+    )
+
+
+def entity_pool(store: Store, target: Target, *, until: datetime | None = None) -> list[tuple[Any, ...]]:
+    """Distinct join-key tuples of the view carrying every join key, read from its offline source, sorted.
+
+    With ``until`` (default: the view's materialization watermark) only rows with event time ≤ ``until`` count,
+    so the keys are ones materialization has loaded.
+    """
+    view = _key_view(target)
+    offline = store.offline
+    rel = offline.relation(view.source)
+    keys = ", ".join(_q(k) for k in view.join_keys)
+    where = ""
+    if until is None:
+        try:
+            until = store.registry.watermark(view.name)
+        except Exception:
+            until = None
+    if until is not None:
+        from fsnb.offline.store import timestamp_sql
+
+        ts = view.source.timestamp_field
+        types = offline.columns(rel)
+        if ts in types:
+            stamp = until.replace(tzinfo=None) if until.tzinfo is None else _utc_naive(until)
+            where = f" WHERE {timestamp_sql(_q(ts), types[ts])} <= TIMESTAMP '{stamp.isoformat(sep=' ')}'"
+    table = offline.fetch_arrow(
+        f"SELECT DISTINCT {keys} FROM {rel}{where} LIMIT {POOL_LIMIT}", what=f"sampling entities of {view.name}"
+    )
+    cols = [table.column(k).to_pylist() for k in view.join_keys]
+    return sorted(t for t in zip(*cols) if None not in t)
+
+
+def keys_from(entity_source: Any, join_keys: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Key tuples from a DataFrame of join keys, a list of dicts, or a list of scalars (one join key)."""
+    if hasattr(entity_source, "columns") and hasattr(entity_source, "itertuples"):
+        missing = [k for k in join_keys if k not in entity_source.columns]
+        if missing:
+            raise RequestError(f"entity_source lacks join key column(s) {missing}")
+        frame = entity_source[list(join_keys)].drop_duplicates()
+        return [tuple(_py(x) for x in row) for row in frame.itertuples(index=False, name=None)]
+    out: list[tuple[Any, ...]] = []
+    for item in entity_source:
+        if isinstance(item, dict):
+            out.append(tuple(item[k] for k in join_keys))
+        elif isinstance(item, tuple):
+            out.append(item)
+        else:
+            if len(join_keys) != 1:
+                raise RequestError(f"entity_source items must be dicts with keys {list(join_keys)}")
+            out.append((item,))
+    return list(dict.fromkeys(out))
+
+
+def sample_keys(pool: Sequence[tuple[Any, ...]], n: int, rng: random.Random) -> list[tuple[Any, ...]]:
+    """``n`` keys drawn from ``pool``: without replacement when the pool is big enough, else with."""
+    if not pool:
+        raise RequestError("no entities to sample from: materialize first, or pass entity_source=")
+    return rng.sample(list(pool), n) if len(pool) >= n else rng.choices(list(pool), k=n)
+
+
+def rows_of(keys: Sequence[tuple[Any, ...]], join_keys: Sequence[str]) -> dict[str, list[Any]]:
+    """Entity rows as a dict of lists (the cheapest form a request takes)."""
+    return {k: [t[i] for t in keys] for i, k in enumerate(join_keys)}
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _utc_naive(ts: datetime) -> datetime:
+
+    return ts.astimezone(UTC).replace(tzinfo=None)
+
+
+def _py(x: Any) -> Any:
+    return x.item() if hasattr(x, "item") else x

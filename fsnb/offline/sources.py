@@ -1,0 +1,149 @@
+"""Reading data sources in place with DuckDB: a FROM expression per source, and the source's Arrow schema.
+
+``source_relation`` gives SQL the offline store splices after ``FROM`` (follow it with ``AS alias``);
+``source_schema`` asks a short-lived in-memory DuckDB connection what columns a source really has.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from typing import TYPE_CHECKING
+
+from fsnb.definitions import CsvSource, DataSource, DuckDBSource, ParquetSource
+from fsnb.errors import OfflineStoreError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from fsnb.config import Config
+
+__all__ = ["quote_identifier", "quote_literal", "source_paths", "source_relation", "source_schema"]
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+def quote_literal(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def quote_identifier(name: str) -> str:
+    """A SQL identifier, double-quoted."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _is_remote(path: str) -> bool:
+    return "://" in path
+
+
+def source_paths(source: DataSource, config: Config) -> list[str]:
+    """The files a Parquet/CSV source reads: absolute paths or globs, checked to exist.
+
+    A directory means every file of the source's format under it (recursively).
+    """
+    source = source.batch_source
+    if not isinstance(source, ParquetSource):  # CsvSource subclasses ParquetSource
+        raise OfflineStoreError(f"{type(source).__name__} {source.name!r} is not file-based")
+    raw = source.path
+    if _is_remote(raw):
+        return [raw]
+    path = str(config.resolve_path(raw))
+    ext = "csv" if isinstance(source, CsvSource) else "parquet"
+    where = f"{type(source).__name__} {source.name!r}: "
+    shown = f"{raw!r}" + ("" if os.path.isabs(raw) else f" (resolved against {config.repo_path})")
+    if any(c in path for c in _GLOB_CHARS):
+        if not glob.glob(path, recursive=True):
+            raise OfflineStoreError(f"{where}no file matches {shown}; check the path or generate the data first")
+        return [path]
+    if os.path.isdir(path):
+        pattern = os.path.join(path, "**", f"*.{ext}")
+        if not glob.glob(pattern, recursive=True):
+            raise OfflineStoreError(f"{where}folder {shown} holds no .{ext} files")
+        return [pattern]
+    if not os.path.exists(path):
+        raise OfflineStoreError(f"{where}no file at {shown}; check the path or generate the data first")
+    return [path]
+
+
+def source_relation(source: DataSource, config: Config) -> str:
+    """A DuckDB FROM expression reading ``source`` in place (a PushSource reads its batch source).
+
+    - Parquet: ``read_parquet([...], union_by_name=true)``; CSV: ``read_csv_auto([...], union_by_name=true)``
+    - DuckDB table in another database file: ``read_duckdb('file', table_name=..., schema_name=...)``
+    - DuckDB table without ``database`` (or in the offline store's own file): the quoted table name, which the
+      offline store's own connection resolves
+    - SQL query: ``(query)``
+
+    Raises :class:`~fsnb.errors.OfflineStoreError` when a file source has no file.
+    """
+    source = source.batch_source
+    if isinstance(source, ParquetSource):
+        paths = "[" + ", ".join(quote_literal(p) for p in source_paths(source, config)) + "]"
+        fn = "read_csv_auto" if isinstance(source, CsvSource) else "read_parquet"
+        return f"{fn}({paths}, union_by_name=true)"
+    if isinstance(source, DuckDBSource):
+        if source.query is not None:
+            return f"({source.query})"
+        assert source.table is not None
+        schema, _, table = source.table.rpartition(".")
+        db = _database_path(source, config)
+        if db is None:
+            return ".".join(quote_identifier(p) for p in (schema, table) if p)
+        if not os.path.exists(db):
+            raise OfflineStoreError(
+                f"DuckDBSource {source.name!r}: database file {db} does not exist; check database= in its definition"
+            )
+        args = f"{quote_literal(db)}, table_name={quote_literal(table)}"
+        if schema:
+            args += f", schema_name={quote_literal(schema)}"
+        return f"read_duckdb({args})"
+    raise OfflineStoreError(f"source {source.name!r} of type {type(source).__name__} cannot be read by DuckDB")
+
+
+def _database_path(source: DuckDBSource, config: Config) -> str | None:
+    """The other database file a DuckDB table lives in, or None for the offline store's own database."""
+    if not source.database:
+        return None
+    db = str(config.resolve_path(source.database))
+    own = config.offline_store.database
+    if own and own != ":memory:" and os.path.realpath(str(config.resolve_path(own))) == os.path.realpath(db):
+        return None
+    return db
+
+
+def source_schema(source: DataSource, config: Config) -> pa.Schema:
+    """The Arrow schema of the rows ``source`` yields, read without loading data.
+
+    Tables of the offline store's own database are read from its file (read-only); an in-memory offline store
+    has no tables another connection can see, which is reported as an error.
+    """
+    import duckdb
+
+    batch = source.batch_source
+    rel = source_relation(batch, config)
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")  # timestamptz columns come back as timestamp[..., tz=UTC]
+        if isinstance(batch, DuckDBSource) and batch.table is not None and _database_path(batch, config) is None:
+            own = config.offline_store.database
+            if not own or own == ":memory:":
+                raise OfflineStoreError(
+                    f"DuckDBSource {batch.name!r}: table {batch.table!r} is in the offline store's database, "
+                    "which is in memory; set offline_store.database in fsnb.yaml or give database= to the source"
+                )
+            path = str(config.resolve_path(own))
+            if not os.path.exists(path):
+                raise OfflineStoreError(
+                    f"DuckDBSource {batch.name!r}: the offline store's database {path} does not exist yet"
+                )
+            con.execute(f"ATTACH {quote_literal(path)} AS fsnb_offline (READ_ONLY)")
+            con.execute("USE fsnb_offline")
+        result = con.sql(f"SELECT * FROM {rel} AS src LIMIT 0").arrow()
+        return result.schema
+    except duckdb.Error as e:
+        raise OfflineStoreError(
+            f"{type(batch).__name__} {batch.name!r}: DuckDB could not read it: {str(e).splitlines()[0]}"
+        ) from e
+    finally:
+        con.close()

@@ -1,0 +1,310 @@
+"""The Redis online store (redis-py + hiredis): one hash per (project, entity), one field per feature view.
+
+Reads pack their commands once and send them down one pooled connection (one round trip per call, whatever the
+number of keys); writes run a Lua script per chunk so an older event time never overwrites a newer one.
+redis-py errors become :class:`fsnb.errors.OnlineStoreUnavailableError` / :class:`OnlineStoreError` in
+:func:`translate_errors`, the one place that does it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from fsnb.config import OnlineStoreConfig, redact_url
+from fsnb.errors import OnlineStoreError, OnlineStoreUnavailableError
+from fsnb.online.base import HashRead, OnlineStore
+from fsnb.online.codec import TS_OFFSET
+
+if TYPE_CHECKING:
+    import redis
+
+__all__ = ["RedisOnlineStore", "translate_errors"]
+
+# KEYS: hashes; ARGV: field, key ttl seconds, then one packed row per key. A stored row of the same format with a
+# newer event time (i8 little-endian at TS_OFFSET) is kept.
+_WRITE_LUA = f"""
+local field = ARGV[1]
+local ttl = tonumber(ARGV[2])
+local n = 0
+for i = 1, #KEYS do
+  local row = ARGV[i + 2]
+  local keep = false
+  local old = redis.call('HGET', KEYS[i], field)
+  if old and #old >= {TS_OFFSET + 8} and string.byte(old, 1) == 1 then
+    keep = struct.unpack('<i8', old, {TS_OFFSET + 1}) > struct.unpack('<i8', row, {TS_OFFSET + 1})
+  end
+  if not keep then
+    redis.call('HSET', KEYS[i], field, row)
+    if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) end
+    n = n + 1
+  end
+end
+return n
+"""
+
+
+def _unavailable(url: str, e: BaseException) -> OnlineStoreUnavailableError:
+    return OnlineStoreUnavailableError(
+        f"Redis online store at {redact_url(url)} is unavailable ({type(e).__name__}: {e}); "
+        "check that the server is running and `online_store.url` is right"
+    )
+
+
+@contextlib.contextmanager
+def translate_errors(url: str) -> Iterator[None]:
+    """Turn redis-py errors into fsnb.errors, keeping the original as ``__cause__``."""
+    import redis
+
+    try:
+        yield
+    except (redis.ConnectionError, redis.TimeoutError, ConnectionError, TimeoutError) as e:
+        raise _unavailable(url, e) from e
+    except redis.RedisError as e:
+        raise OnlineStoreError(f"Redis online store at {redact_url(url)} failed: {type(e).__name__}: {e}") from e
+
+
+def _escape_glob(prefix: bytes) -> bytes:
+    out = bytearray()
+    for c in prefix:
+        if c in b"*?[]\\":
+            out += b"\\"
+        out.append(c)
+    return bytes(out)
+
+
+class RedisOnlineStore(OnlineStore):
+    """Online rows and vectors in Redis. ``redis://``, ``rediss://`` and ``unix://`` URLs."""
+
+    capabilities = frozenset({"rows", "vectors", "async", "key_expiry", "scan", "delete"})
+
+    def __init__(self, config: OnlineStoreConfig) -> None:
+        import redis
+
+        self.config = config
+        self.url = config.url
+        self.write_batch_size = max(1, config.write_batch_size)
+        self.key_ttl_seconds = int(config.key_ttl_seconds)
+        self._options = {
+            "max_connections": config.connection_pool_size,
+            "socket_timeout": config.socket_timeout,
+            "socket_connect_timeout": config.connect_timeout,
+        }
+        with translate_errors(self.url):
+            self.pool = redis.ConnectionPool.from_url(self.url, **self._options)
+        self.client: redis.Redis = redis.Redis(connection_pool=self.pool)
+        self._write_script = self.client.register_script(_WRITE_LUA)
+        self._async_pools: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+        self._heads: dict[int, bytes] = {}
+        self._fields: dict[tuple[bytes, ...], bytes] = {}
+
+    def __repr__(self) -> str:
+        return f"RedisOnlineStore({redact_url(self.url)!r})"
+
+    # ------------------------------------------------------------------------------------ packing
+
+    def _pack_hmgets(self, groups: Sequence[HashRead]) -> bytes:
+        parts: list[bytes] = []
+        append = parts.append
+        for keys, fields in groups:
+            packed = self._fields.get(fields)
+            if packed is None:
+                packed = b"".join(b"$%d\r\n%s\r\n" % (len(f), f) for f in fields)
+                self._fields[fields] = packed
+            head = b"*%d\r\n$5\r\nHMGET\r\n" % (len(fields) + 2)
+            for k in keys:
+                append(head)
+                append(b"$%d\r\n" % len(k))
+                append(k)
+                append(b"\r\n")
+                append(packed)
+        return b"".join(parts)
+
+    @staticmethod
+    def _pack_gets(keys: Sequence[bytes]) -> bytes:
+        parts: list[bytes] = []
+        append = parts.append
+        for k in keys:
+            append(b"*2\r\n$3\r\nGET\r\n$%d\r\n" % len(k))
+            append(k)
+            append(b"\r\n")
+        return b"".join(parts)
+
+    # ------------------------------------------------------------------------------------ sync reads
+
+    def _round_trip(self, payload: bytes, n: int) -> list[Any]:
+        """Send ``payload`` (n packed commands) on one pooled connection and read n replies; retry once on a
+        dropped connection (reads are idempotent)."""
+        import redis
+
+        pool = self.pool
+        for attempt in (0, 1):
+            conn = None
+            try:
+                conn = pool.get_connection()
+                conn.send_packed_command([payload], check_health=False)
+                read = conn.read_response
+                return [read() for _ in range(n)]
+            except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
+                if conn is not None:
+                    conn.disconnect()
+                if attempt or isinstance(e, redis.TimeoutError):
+                    raise _unavailable(self.url, e) from e
+            except redis.RedisError as e:
+                if conn is not None:
+                    conn.disconnect()  # unread replies would poison the connection
+                raise OnlineStoreError(f"Redis online store read failed: {type(e).__name__}: {e}") from e
+            except BaseException:
+                if conn is not None:
+                    conn.disconnect()
+                raise
+            finally:
+                if conn is not None:
+                    pool.release(conn)
+        raise AssertionError("unreachable")
+
+    def read_hashes(self, groups: Sequence[HashRead]) -> list[list[list[bytes | None]]]:
+        if len(groups) == 1:
+            keys = groups[0][0]
+            return [self._round_trip(self._pack_hmgets(groups), len(keys))]
+        flat = self._round_trip(self._pack_hmgets(groups), sum(len(k) for k, _ in groups))
+        out, pos = [], 0
+        for keys, _ in groups:
+            out.append(flat[pos : pos + len(keys)])
+            pos += len(keys)
+        return out
+
+    def read_values(self, keys: Sequence[bytes]) -> list[bytes | None]:
+        return self._round_trip(self._pack_gets(keys), len(keys))
+
+    # ------------------------------------------------------------------------------------ async reads
+
+    def _async_pool(self) -> Any:
+        import asyncio
+
+        import redis.asyncio
+
+        loop = asyncio.get_running_loop()
+        pool = self._async_pools.get(loop)
+        if pool is None:
+            pool = redis.asyncio.ConnectionPool.from_url(self.url, **self._options)
+            self._async_pools[loop] = pool
+        return pool
+
+    async def _round_trip_async(self, payload: bytes, n: int) -> list[Any]:
+        import redis
+
+        pool = self._async_pool()
+        for attempt in (0, 1):
+            conn = None
+            try:
+                conn = await pool.get_connection()
+                await conn.send_packed_command([payload], check_health=False)
+                read = conn.read_response
+                return [await read() for _ in range(n)]
+            except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
+                if conn is not None:
+                    await conn.disconnect()
+                if attempt or isinstance(e, redis.TimeoutError):
+                    raise _unavailable(self.url, e) from e
+            except redis.RedisError as e:
+                if conn is not None:
+                    await conn.disconnect()
+                raise OnlineStoreError(f"Redis online store read failed: {type(e).__name__}: {e}") from e
+            except BaseException:
+                if conn is not None:
+                    await conn.disconnect()
+                raise
+            finally:
+                if conn is not None:
+                    await pool.release(conn)
+        raise AssertionError("unreachable")
+
+    async def read_hashes_async(self, groups: Sequence[HashRead]) -> list[list[list[bytes | None]]]:
+        flat = await self._round_trip_async(self._pack_hmgets(groups), sum(len(k) for k, _ in groups))
+        if len(groups) == 1:
+            return [flat]
+        out, pos = [], 0
+        for keys, _ in groups:
+            out.append(flat[pos : pos + len(keys)])
+            pos += len(keys)
+        return out
+
+    async def read_values_async(self, keys: Sequence[bytes]) -> list[bytes | None]:
+        return await self._round_trip_async(self._pack_gets(keys), len(keys))
+
+    # ------------------------------------------------------------------------------------ writes
+
+    def write_rows(self, keys: Sequence[bytes], field: bytes, rows: Sequence[bytes]) -> int:
+        size = self.write_batch_size
+        written = 0
+        with translate_errors(self.url):
+            pipe = self.client.pipeline(transaction=False)
+            queued = 0
+            for start in range(0, len(keys), size):
+                self._write_script(
+                    keys=list(keys[start : start + size]),
+                    args=[field, self.key_ttl_seconds, *rows[start : start + size]],
+                    client=pipe,
+                )
+                queued += 1
+                if queued == 8:
+                    written += sum(pipe.execute())
+                    queued = 0
+            if queued:
+                written += sum(pipe.execute())
+        return written
+
+    def write_values(self, keys: Sequence[bytes], values: Sequence[bytes]) -> None:
+        size = self.write_batch_size
+        ttl = self.key_ttl_seconds or None
+        with translate_errors(self.url):
+            for start in range(0, len(keys), size):
+                pipe = self.client.pipeline(transaction=False)
+                for k, v in zip(keys[start : start + size], values[start : start + size]):
+                    pipe.set(k, v, ex=ttl)
+                pipe.execute()
+
+    def scan_keys(self, prefix: bytes, *, count: int = 1000) -> Iterator[list[bytes]]:
+        match = _escape_glob(prefix) + b"*"
+        with translate_errors(self.url):
+            cursor = 0
+            while True:
+                cursor, keys = self.client.scan(cursor=cursor, match=match, count=count)
+                if keys:
+                    yield list(keys)
+                if cursor == 0:
+                    break
+
+    def delete_field(self, prefix: bytes, field: bytes) -> int:
+        n = 0
+        for batch in self.scan_keys(prefix):
+            with translate_errors(self.url):
+                pipe = self.client.pipeline(transaction=False)
+                for k in batch:
+                    pipe.hdel(k, field)
+                n += sum(pipe.execute())
+        return n
+
+    def delete_values(self, prefix: bytes) -> int:
+        n = 0
+        for batch in self.scan_keys(prefix):
+            with translate_errors(self.url):
+                n += self.client.unlink(*batch)
+        return n
+
+    # ------------------------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        self.pool.disconnect()
+        self._async_pools.clear()
+
+    async def aclose(self) -> None:
+        import asyncio
+
+        pool = self._async_pools.pop(asyncio.get_running_loop(), None)
+        if pool is not None:
+            await pool.disconnect()
+

@@ -1,0 +1,239 @@
+"""``RemoteOnlineStore``: a Store whose online reads and writes go through an fsnb feature server.
+
+``online_store: {type: remote, path: http://127.0.0.1:6566, connection_pool_size: 50,
+connection_idle_timeout: 300, connection_retries: 3, auth_token: ${FSNB_TOKEN}}`` makes
+``Store.get_online_features`` / ``get_online_features_async`` / ``push`` / ``write_to_online_store`` call the
+server and return the same :class:`~fsnb.serving.response.OnlineResponse` as direct mode (values, statuses, event
+timestamps, dtypes). Errors the server answers come back as the same :mod:`fsnb.errors` class.
+
+Reads use the JSON wire format by default (``metadata.dtypes`` carries the dtypes) and are retried on connection
+errors and 502/503/504; pushes and writes are never retried. The async read offloads the pooled blocking call to
+a thread (``asyncio.to_thread``): the session pool is shared by both paths.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from fsnb.config import OnlineStoreConfig
+from fsnb.errors import RequestError
+from fsnb.http import HttpSessionManager
+from fsnb.online.base import HashRead, OnlineStore
+
+__all__ = ["RemoteOnlineStore"]
+
+_ARROW = "application/vnd.apache.arrow.stream"
+_WRITE_TIMEOUT = 300.0
+
+
+class RemoteOnlineStore(OnlineStore):
+    """Online reads and writes through a feature server at ``config.path``.
+
+    ``wire`` picks the read format: ``"json"`` (default; Feast's shape plus dtypes) or ``"arrow"`` (Arrow IPC).
+    """
+
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, config: OnlineStoreConfig, *, wire: str = "json") -> None:
+        if wire not in ("json", "arrow"):
+            raise RequestError(f"wire must be 'json' or 'arrow', got {wire!r}")
+        self.config = config
+        self.url = config.path.rstrip("/")
+        self.wire = wire
+        headers = {"Accept": _ARROW if wire == "arrow" else "application/json",
+                   "Content-Type": "application/json"}
+        if config.auth_token:
+            headers["Authorization"] = f"Bearer {config.auth_token}"
+        self.http = HttpSessionManager(
+            pool_size=config.connection_pool_size,
+            idle_timeout=config.connection_idle_timeout,
+            retries=config.connection_retries,
+            connect_timeout=config.connect_timeout,
+            read_timeout=max(config.socket_timeout, 1.0),
+            headers=headers,
+        )
+        self._read_url = self.url + "/get-online-features"
+
+    def __repr__(self) -> str:
+        return f"RemoteOnlineStore({self.url!r})"
+
+    # ---------------------------------------------------------------------------------------------- reads
+
+    def get_online_features(
+        self,
+        features: Any,
+        entity_rows: Any,
+        *,
+        full_feature_names: bool = False,
+        precomputed: bool | None = None,
+    ) -> Any:
+        """Read through ``POST /get-online-features``; see :meth:`fsnb.Store.get_online_features`."""
+        body = _dumps(_read_request(features, entity_rows, full_feature_names, precomputed))
+        response = self.http.request("POST", self._read_url, data=body, idempotent=True)
+        return _response_from(response)
+
+    async def get_online_features_async(
+        self,
+        features: Any,
+        entity_rows: Any,
+        *,
+        full_feature_names: bool = False,
+        precomputed: bool | None = None,
+    ) -> Any:
+        """:meth:`get_online_features` offloaded to a thread (the pooled session is blocking)."""
+        return await asyncio.to_thread(
+            self.get_online_features,
+            features,
+            entity_rows,
+            full_feature_names=full_feature_names,
+            precomputed=precomputed,
+        )
+
+    # ---------------------------------------------------------------------------------------------- writes
+
+    def push(self, source: str, df: Any, to: str = "online") -> int:
+        """``POST /push`` (never retried: a push is not idempotent in general)."""
+        body = _dumps({"push_source_name": source, "df": _frame_columns(df), "to": to})
+        return self._write("/push", body)
+
+    def write_to_online_store(self, view: Any, df: Any) -> int:
+        """``POST /write-to-online-store`` (never retried)."""
+        name = view if isinstance(view, str) else view.name
+        return self._write("/write-to-online-store", _dumps({"feature_view_name": name, "df": _frame_columns(df)}))
+
+    def _write(self, path: str, body: bytes) -> int:
+        response = self.http.request(
+            "POST", self.url + path, data=body, idempotent=False, timeout=(self.config.connect_timeout, _WRITE_TIMEOUT)
+        )
+        if response.status_code != 200:
+            raise _error(response)
+        return int(_loads(response.content).get("rows", 0))
+
+    # ---------------------------------------------------------------------------------- byte-level contract
+
+    def write_rows(self, keys: Sequence[bytes], field: bytes, rows: Sequence[bytes]) -> int:
+        self.require("rows")
+        return 0  # pragma: no cover
+
+    def read_hashes(self, groups: Sequence[HashRead]) -> list[list[list[bytes | None]]]:
+        self.require("rows")
+        return []  # pragma: no cover
+
+    # ---------------------------------------------------------------------------------------------- lifecycle
+
+    def close(self) -> None:
+        self.http.close()
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def _read_request(features: Any, entity_rows: Any, full: bool, precomputed: bool | None) -> dict[str, Any]:
+    from fsnb.serving.api import entity_columns
+
+    doc: dict[str, Any] = {}
+    if isinstance(features, str):
+        doc["feature_service"] = features
+    elif hasattr(features, "projections"):  # a FeatureService
+        doc["feature_service"] = features.name
+    else:
+        doc["features"] = list(features)
+    names, cols, _ = entity_columns(entity_rows)
+    doc["entities"] = {n: (c.tolist() if hasattr(c, "tolist") else list(c)) for n, c in zip(names, cols)}
+    doc["full_feature_names"] = bool(full)
+    if precomputed is not None:
+        doc["precomputed"] = bool(precomputed)
+    return doc
+
+
+def _response_from(response: Any) -> Any:
+    from fsnb.serving.response import OnlineResponse
+
+    if response.status_code != 200:
+        raise _error(response)
+    from fsnb.server import wire
+
+    if response.headers.get("content-type", "").startswith(_ARROW):
+        columns, keys = wire.decode_arrow(response.content)
+    else:
+        columns, keys = wire.decode_json(response.content)
+    return OnlineResponse.from_columns(
+        [(name, values, statuses, timestamps) for name, _, values, statuses, timestamps in columns],
+        dtypes=[dtype or "json" for _, dtype, _, _, _ in columns],
+        join_keys=keys,
+    )
+
+
+def _error(response: Any) -> Exception:
+    from fsnb.server.errors import error_from_body
+
+    try:
+        body = _loads(response.content)
+    except ValueError:
+        body = None
+    return error_from_body(response.status_code, body)
+
+
+def _frame_columns(df: Any) -> dict[str, list[Any]]:
+    """``{column: [values]}`` of a pandas DataFrame, an Arrow table or a dict of lists (timestamps kept)."""
+    if isinstance(df, dict):
+        return {str(k): list(v) for k, v in df.items()}
+    if hasattr(df, "to_pydict"):  # pyarrow Table
+        return {str(k): v for k, v in df.to_pydict().items()}
+    if hasattr(df, "to_dict") and hasattr(df, "columns"):
+        import pandas as pd
+
+        out: dict[str, list[Any]] = {}
+        for col in df.columns:
+            s = df[col]
+            if pd.api.types.is_datetime64_any_dtype(s):
+                out[str(col)] = [None if pd.isna(v) else v.isoformat() for v in s]
+            else:
+                out[str(col)] = [None if _is_missing(v) else v for v in s.tolist()]
+        return out
+    raise RequestError(f"push / write takes a DataFrame, an Arrow table or a dict of lists, got {type(df).__name__}")
+
+
+def _is_missing(v: Any) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, float):
+        return math.isnan(v)
+    return type(v).__name__ in ("NAType", "NaTType")
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, (datetime, date)):
+        return obj.isoformat()
+    if isinstance(obj, (bytes, bytearray)):
+        import base64
+
+        return base64.b64encode(bytes(obj)).decode("ascii")
+    if _is_missing(obj):
+        return None
+    for attr in ("item", "tolist"):
+        fn = getattr(obj, attr, None)
+        if callable(fn):
+            return fn()
+    raise TypeError(f"cannot send {type(obj).__name__} as JSON")
+
+
+def _dumps(doc: Any) -> bytes:
+    try:
+        import orjson
+    except ImportError:
+        return json.dumps(doc, default=_default).encode()
+    return orjson.dumps(doc, default=_default, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NAIVE_UTC)
+
+
+def _loads(body: bytes) -> Any:
+    try:
+        import orjson
+    except ImportError:
+        return json.loads(body)
+    return orjson.loads(body)

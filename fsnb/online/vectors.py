@@ -1,0 +1,204 @@
+"""Precomputed vectors of ``FeatureService(precompute_online=True)``: one blob per entity, read with one GET.
+
+Vector format 1: ``u8 version | 8-byte service fingerprint | per view, in service order: u32 length | packed row``
+where each packed row uses the row codec over the service's projection of that view (length 0: no row). A marker
+value per service (``<fingerprint>:<built at, µs>``) records the last full build; reads check it in the same round
+trip and raise :class:`fsnb.errors.VectorsNotBuiltError` when it is missing or for another fingerprint.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from fsnb.definitions import FeatureService, FeatureView
+from fsnb.errors import RequestError, VectorsNotBuiltError
+from fsnb.online.codec import ROW_FORMAT_VERSION, RowCodec
+from fsnb.online.keys import hash_key_prefix, marker_key, vector_key_prefix
+from fsnb.online.writes import codec_for
+
+if TYPE_CHECKING:
+    from fsnb.registry.snapshot import RegistrySnapshot
+    from fsnb.serving.plan import ReadPlan
+    from fsnb.store import Store
+
+__all__ = ["VECTOR_FORMAT_VERSION", "build_vectors", "refresh_vectors", "vector_blobs"]
+
+VECTOR_FORMAT_VERSION = 1
+_U32 = struct.Struct("<I")
+_SID = struct.Struct("<I")
+
+
+def _rebuild_hint(service: str) -> str:
+    return f"run `fsnb materialize ...` or `store.build_vectors({service!r})` to rebuild them"
+
+
+def vector_blobs(plan: ReadPlan, raw: list[bytes | None], inv: Any) -> list[tuple[Any, list[bytes | None], Any]]:
+    """Split a GET reply (marker first, then one vector per unique entity) into per-view row lists."""
+    vp = plan.vector
+    assert vp is not None
+    marker = raw[0]
+    if marker is None:
+        raise VectorsNotBuiltError(f"precomputed vectors of feature service {vp.service!r} were never built; "
+                                   + _rebuild_hint(vp.service))
+    fp = marker.split(b":", 1)[0].decode()
+    if fp != vp.fingerprint:
+        raise VectorsNotBuiltError(
+            f"precomputed vectors of feature service {vp.service!r} were built for another version of its schema "
+            f"(fingerprint {fp}, now {vp.fingerprint}); " + _rebuild_hint(vp.service)
+        )
+    head = bytes([VECTOR_FORMAT_VERSION]) + bytes.fromhex(vp.fingerprint)
+    hl = len(head)
+    nseg = len(vp.views)
+    segs: list[list[bytes | None]] = [[] for _ in range(nseg)]
+    unpack = _U32.unpack_from
+    for b in raw[1:]:
+        if b is None or b[:hl] != head:  # no vector, or one left from another schema: NOT_FOUND
+            for s in segs:
+                s.append(None)
+            continue
+        pos = hl
+        for s in segs:
+            (ln,) = unpack(b, pos)
+            s.append(b[pos + 4 : pos + 4 + ln] if ln else None)
+            pos += 4 + ln
+    return [(view, segs[i], inv) for i, view in enumerate(vp.views)]
+
+
+class _Build:
+    """What writing one service's vectors needs: per view, the stored row codec and the projection codec."""
+
+    def __init__(self, snapshot: RegistrySnapshot, service: FeatureService) -> None:
+        self.service = service
+        self.views: list[FeatureView] = [snapshot.get_feature_view(p.name) for p in service.projections]
+        keys0 = {f.name for f in self.views[0].entity_columns}
+        for v in self.views[1:]:
+            if {f.name for f in v.entity_columns} != keys0:
+                raise RequestError(
+                    f"feature service {service.name!r} mixes views of different entities ({self.views[0].name!r} "
+                    f"and {v.name!r}); precompute_online needs one set of join keys"
+                )
+        self.stored = [codec_for(v) for v in self.views]
+        self.proj = [RowCodec(p.features) for p in service.projections]
+        self.identity = [
+            tuple(f.name for f in p.features) == v.feature_names and s.schema_id == c.schema_id
+            for p, v, s, c in zip(service.projections, self.views, self.stored, self.proj)
+        ]
+        self.fields = tuple(v.name.encode() for v in self.views)
+        self.head = bytes([VECTOR_FORMAT_VERSION]) + bytes.fromhex(service.fingerprint())
+        self.hash_prefix = hash_key_prefix(snapshot.project)
+        self.vector_prefix = vector_key_prefix(snapshot.project, service.name)
+
+    def segments(self, i: int, blobs: list[bytes | None]) -> list[bytes | None]:
+        """Projection rows of view ``i`` from its stored rows (None where absent or of another schema)."""
+        stored = self.stored[i]
+        sid = stored.schema_id
+        if self.identity[i]:
+            return [
+                b if b is not None and len(b) >= stored.width and b[0] == ROW_FORMAT_VERSION
+                and _SID.unpack_from(b, 1)[0] == sid else None
+                for b in blobs
+            ]
+        d = stored.decode(blobs)
+        idx = [[f.name for f in self.views[i].features].index(f.name) for f in self.service.projections[i].features]
+        cols = []
+        for fi in idx:
+            cols.append((d.values[fi], ~d.valid[fi]))
+        rows = self.proj[i].encode_columns(cols, d.ts)
+        found = d.found.tolist()
+        return [r if ok else None for r, ok in zip(rows, found)]
+
+    def write(self, store: Store, keys: Sequence[bytes]) -> int:
+        """Read the views' rows of ``keys`` (one round trip) and write their vectors (one pipeline)."""
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return 0
+        hp = self.hash_prefix
+        [replies] = store.online.read_hashes([([hp + k for k in keys], self.fields)])
+        per_view = [self.segments(i, [r[i] for r in replies]) for i in range(len(self.views))]
+        out_keys, out_vals = [], []
+        pack = _U32.pack
+        vp = self.vector_prefix
+        for j, k in enumerate(keys):
+            segs = [pv[j] for pv in per_view]
+            if all(s is None for s in segs):
+                continue
+            parts = [self.head]
+            for s in segs:
+                if s is None:
+                    parts.append(b"\x00\x00\x00\x00")
+                else:
+                    parts.append(pack(len(s)))
+                    parts.append(s)
+            out_keys.append(vp + k)
+            out_vals.append(b"".join(parts))
+        if out_keys:
+            store.online.write_values(out_keys, out_vals)
+        return len(out_keys)
+
+
+def _services_reading(snapshot: RegistrySnapshot, views: Iterable[str]) -> list[FeatureService]:
+    names = set(views)
+    return [
+        s
+        for s in snapshot.feature_services.values()
+        if s.precompute_online and any(p.name in names for p in s.projections)
+    ]
+
+
+def refresh_vectors(store: Store, keys: Sequence[bytes], *, views: Iterable[str]) -> int:
+    """Rebuild the vectors of every precompute_online service reading any of ``views``, for exactly ``keys``
+    (canonical entity keys). Returns the number of vectors written."""
+    if not keys:
+        return 0
+    snapshot = store.snapshot()
+    total = 0
+    for service in _services_reading(snapshot, views):
+        build = _Build(snapshot, service)
+        for start in range(0, len(keys), 5000):
+            total += build.write(store, keys[start : start + 5000])
+    return total
+
+
+def build_vectors(store: Store, service: FeatureService | str, progress: bool = True) -> int:
+    """Rebuild every vector of ``service`` from the rows online (a scan of the project's keys), then mark the
+    build. Returns the number of vectors written."""
+    snapshot = store.snapshot()
+    if isinstance(service, str):
+        service = snapshot.get_feature_service(service)
+    if not service.precompute_online:
+        raise RequestError(
+            f"feature service {service.name!r} has precompute_online=False; set it to True and `fsnb apply`"
+        )
+    build = _Build(snapshot, service)
+    scan_prefix = build.hash_prefix + b"\x01"
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(desc=f"vectors {service.name}", unit=" vectors")
+    total = 0
+    n = len(build.hash_prefix)
+    try:
+        for batch in store.online.scan_keys(scan_prefix, count=2000):
+            written = build.write(store, [k[n:] for k in batch])
+            total += written
+            if bar is not None:
+                bar.update(written)
+    finally:
+        if bar is not None:
+            bar.close()
+    marker = f"{service.fingerprint()}:{time.time_ns() // 1000}".encode()
+    store.online.write_values([marker_key(snapshot.project, service.name)], [marker])
+    return total
+
+
+def vector_marker(store: Store, service: str) -> tuple[str, int] | None:
+    """(fingerprint, built at µs) of the last full build of ``service``'s vectors, or None."""
+    [raw] = store.online.read_values([marker_key(store.project, service)])
+    if raw is None:
+        return None
+    fp, _, at = raw.decode().partition(":")
+    return fp, int(at or 0)

@@ -1,0 +1,154 @@
+"""Writing a feature view's rows online: validate an Arrow table, encode keys and packed rows, write newer-wins."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from fsnb.errors import DataValidationError
+from fsnb.online.codec import RowCodec
+from fsnb.online.keys import encode_prefixed_keys, hash_key_prefix
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from fsnb.definitions import FeatureView
+    from fsnb.store import Store
+    from fsnb.types import DType
+
+__all__ = ["arrow_column_values", "table_from", "write_view_table"]
+
+_codecs: dict[Any, RowCodec] = {}
+
+
+def codec_for(view: FeatureView) -> RowCodec:
+    """The row codec of a view's full feature list (cached by schema)."""
+    key = tuple((f.name, f.dtype.name) for f in view.features)
+    codec = _codecs.get(key)
+    if codec is None:
+        codec = _codecs[key] = RowCodec(view.features)
+    return codec
+
+
+def table_from(data: Any) -> pa.Table:
+    """A pyarrow Table from a DataFrame, a RecordBatch or a Table."""
+    import pyarrow as pa
+
+    if isinstance(data, pa.Table):
+        return data
+    if isinstance(data, pa.RecordBatch):
+        return pa.Table.from_batches([data])
+    if hasattr(data, "columns") and hasattr(data, "to_numpy"):
+        try:
+            return pa.Table.from_pandas(data, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+            raise DataValidationError(f"the DataFrame cannot be converted to Arrow: {e}") from e
+    raise DataValidationError(f"expected a DataFrame or a pyarrow Table, got {type(data).__name__}")
+
+
+def _plain_array(col: Any) -> Any:
+    import pyarrow as pa
+
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    if pa.types.is_dictionary(col.type):
+        col = col.dictionary_decode()
+    return col
+
+
+def timestamps_us(col: Any, what: str) -> Any:
+    """int64 µs since the epoch (UTC) from an Arrow timestamp, date or integer (seconds) column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    col = _plain_array(col)
+    t = col.type
+    if pa.types.is_timestamp(t):
+        col = col.cast(pa.timestamp("us", tz=t.tz)) if t.unit != "us" else col
+        return col.view(pa.int64()) if hasattr(col, "view") else col.cast(pa.int64())
+    if pa.types.is_date(t):
+        return col.cast(pa.timestamp("us")).cast(pa.int64())
+    if pa.types.is_integer(t):
+        return pc.multiply(col.cast(pa.int64()), 1_000_000)
+    raise DataValidationError(f"{what} must be a timestamp, a date or epoch seconds, got {t}")
+
+
+def arrow_column_values(col: Any, dtype: DType, name: str) -> tuple[Any, Any]:
+    """``(values, null_mask | None)`` for :meth:`RowCodec.encode_columns` from an Arrow column."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    col = _plain_array(col)
+    null = col.is_null().to_numpy(zero_copy_only=False) if col.null_count else None
+    kind = dtype.name
+    if kind in ("int32", "int64", "float32", "float64", "bool"):
+        if pa.types.is_decimal(col.type):
+            col = col.cast(pa.float64())
+        if null is not None:
+            col = pc.fill_null(col, False if kind == "bool" else 0)
+        arr = col.to_numpy(zero_copy_only=False)
+        if kind == "int32" and arr.dtype.kind in "iu" and len(arr):
+            lo, hi = arr.min(), arr.max()
+            if lo < -(2**31) or hi >= 2**31:
+                raise DataValidationError(f"column {name!r} has values outside the int32 range of its feature")
+        return arr, null
+    if kind == "unix_timestamp":
+        us = timestamps_us(col, f"column {name!r}")
+        if null is not None:
+            us = pc.fill_null(us, 0)
+        return np.asarray(us.to_numpy(zero_copy_only=False), dtype=np.int64), null
+    values = col.to_pylist()
+    if kind != "string" and kind != "bytes" and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        try:
+            values = [None if v is None else json.loads(v) for v in values]
+        except ValueError as e:
+            raise DataValidationError(f"column {name!r} holds text that is not valid JSON: {e}") from e
+    return values, null
+
+
+def validate_table(view: FeatureView, table: pa.Table, timestamp_column: str) -> None:
+    """Raise DataValidationError naming the column when ``table`` does not fit ``view``."""
+    names = set(table.column_names)
+    need = [*view.join_keys, *view.feature_names, timestamp_column]
+    missing = [c for c in need if c not in names]
+    if missing:
+        raise DataValidationError(
+            f"rows for feature view {view.name!r} lack column(s) {missing}; it needs {need}"
+        )
+    for f in (*view.entity_columns, *view.features):
+        t = table.schema.field(f.name).type
+        if not f.dtype.accepts_arrow(t):
+            raise DataValidationError(
+                f"column {f.name!r} of feature view {view.name!r} is {t} but the view declares {f.dtype.name}"
+            )
+    for k in view.join_keys:
+        if table.column(k).null_count:
+            raise DataValidationError(f"join key column {k!r} has missing values")
+    ts = table.column(timestamp_column)
+    if ts.null_count:
+        raise DataValidationError(f"timestamp column {timestamp_column!r} has missing values")
+
+
+def write_view_table(store: Store, view: FeatureView, table: pa.Table, *, timestamp_column: str) -> list[bytes]:
+    """Validate, encode and write ``table``'s rows of ``view`` online; a stored row with a newer event time wins.
+
+    Returns the canonical entity keys of the rows, in row order (duplicates included).
+    """
+    validate_table(view, table, timestamp_column)
+    if table.num_rows == 0:
+        return []
+    key_cols = []
+    for f in view.entity_columns:
+        col = _plain_array(table.column(f.name))
+        key_cols.append(col.to_numpy(zero_copy_only=False) if f.dtype.name in ("int32", "int64") else col.to_pylist())
+    keys = encode_prefixed_keys(b"", view.entity_columns, key_cols)
+    codec = codec_for(view)
+    columns = [arrow_column_values(table.column(f.name), f.dtype, f.name) for f in view.features]
+    ts = timestamps_us(table.column(timestamp_column), f"timestamp column {timestamp_column!r}")
+    import numpy as np
+
+    rows = codec.encode_columns(columns, np.asarray(ts.to_numpy(zero_copy_only=False), dtype=np.int64))
+    prefix = hash_key_prefix(store.project)
+    store.online.write_rows([prefix + k for k in keys], view.name.encode(), rows)
+    return keys

@@ -1,0 +1,1 @@
+"""The SQL registry: stored definitions, snapshots, apply plans. Import submodules directly (they load SQLAlchemy)."""

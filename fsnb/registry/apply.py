@@ -1,0 +1,246 @@
+"""``Store.apply`` and ``Store.plan``: validate definitions, then diff (and write) them in one transaction.
+
+Validation happens before anything is written, and every error names the object and the column:
+
+- duplicate names within a kind (two *different* definitions; the same one listed twice is fine);
+- references: a view's entities exist (in this apply or the registry) with the same join keys and dtypes; a
+  service's views exist and have its features with the same dtypes;
+- real source schemas: the timestamp / created-timestamp / join-key / feature columns exist in the source and
+  their types fit (``DType.accepts_arrow``).
+
+Data sources used by feature views are applied with them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from fsnb.definitions import DataSource, Entity, FeatureService, FeatureView, ParquetSource, PushSource, from_spec
+from fsnb.errors import DefinitionError, OfflineStoreError, SchemaMismatchError
+from fsnb.registry.plan import KIND_LABELS, ApplyPlan, diff_plan
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from fsnb.config import Config
+    from fsnb.store import Store
+
+__all__ = ["apply", "check_references", "check_source_schemas", "collect_objects", "plan"]
+
+log = logging.getLogger("fsnb.registry")
+
+Definition = Entity | DataSource | FeatureView | FeatureService
+_TYPES = (Entity, DataSource, FeatureView, FeatureService)
+
+
+def apply(store: Store, objects: Definition | Iterable[Definition], prune: bool = False) -> ApplyPlan:
+    """Validate ``objects`` and write them to ``store``'s registry in one transaction; returns the applied plan.
+
+    Nothing is written when validation fails; re-applying identical objects writes nothing and keeps the
+    version. ``prune=True`` deletes the project's objects that are not in ``objects``.
+    """
+    objs = collect_objects(objects)
+    registry = store.registry
+    _, current = registry.current_specs()
+    check_references(objs, current, prune=prune, project=store.project)  # fail fast, before reading sources
+    check_source_schemas(objs, store.config)
+
+    def validate(locked_current: dict[tuple[str, str], dict[str, Any]], _plan: ApplyPlan) -> None:
+        check_references(objs, locked_current, prune=prune, project=store.project)
+
+    return registry.apply_objects(objs, prune=prune, validate=validate)
+
+
+def plan(store: Store, objects: Definition | Iterable[Definition], prune: bool = False) -> ApplyPlan:
+    """What :func:`apply` would add, change and remove, after the same validation, without writing."""
+    objs = collect_objects(objects)
+    version, current = store.registry.current_specs()
+    check_references(objs, current, prune=prune, project=store.project)
+    check_source_schemas(objs, store.config)
+    desired = {(o.kind, o.name): o.to_dict() for o in objs}
+    return diff_plan(store.project, current, desired, prune=prune, version=version)
+
+
+# --------------------------------------------------------------------------------------------- collecting
+
+
+def collect_objects(objects: Definition | Iterable[Definition]) -> list[Definition]:
+    """The definitions to apply: type-checked, duplicates merged, views' data sources added."""
+    if isinstance(objects, _TYPES):
+        objects = [objects]
+    if isinstance(objects, (str, bytes)) or not isinstance(objects, Iterable):
+        raise DefinitionError(
+            f"apply takes definitions (Entity, FeatureView, FeatureService, sources) or a list of them, "
+            f"got {type(objects).__name__}"
+        )
+    by_key: dict[tuple[str, str], Definition] = {}
+
+    def add(obj: Definition, via: str = "") -> None:
+        key = (obj.kind, obj.name)
+        seen = by_key.get(key)
+        if seen is None:
+            by_key[key] = obj
+        elif seen != obj:
+            label = KIND_LABELS[obj.kind]
+            hint = f" ({via})" if via else ""
+            extra = " Give each source its own name=." if obj.kind == "source" else ""
+            raise DefinitionError(
+                f"two different {label} definitions are named {obj.name!r}{hint}: names must be unique within a "
+                f"kind; rename one or remove the duplicate.{extra} First: {seen!r}; second: {obj!r}"
+            )
+
+    items = list(objects)
+    for obj in items:
+        if not isinstance(obj, _TYPES):
+            raise DefinitionError(
+                f"cannot apply {obj!r}: expected Entity, FeatureView, FeatureService or a data source"
+            )
+        add(obj)
+    for obj in items:
+        if isinstance(obj, FeatureView):
+            add(obj.source, via=f"data source of FeatureView {obj.name!r}")
+    return list(by_key.values())
+
+
+# --------------------------------------------------------------------------------------------- references
+
+
+def check_references(
+    objects: Sequence[Definition],
+    current: Mapping[tuple[str, str], Mapping[str, Any]],
+    *,
+    prune: bool,
+    project: str,
+) -> None:
+    """Check that views and services of the resulting project refer to things that exist and agree on dtypes."""
+    final: dict[tuple[str, str], Any] = {}
+    applied = {(o.kind, o.name) for o in objects}
+    if not prune:
+        for key, spec in current.items():
+            if key not in applied:
+                final[key] = spec
+    for o in objects:
+        final[(o.kind, o.name)] = o
+    where = "in this apply" if prune else "in this apply or the registry"
+
+    def get(kind: str, name: str) -> Any:
+        v = final.get((kind, name))
+        if isinstance(v, Mapping):
+            v = from_spec(v)
+            final[(kind, name)] = v
+        return v
+
+    views = [get(k, n) for k, n in list(final) if k == "feature_view"]
+    services = [get(k, n) for k, n in list(final) if k == "feature_service"]
+    for view in views:
+        for ent_name, key_names in view.entity_join_keys.items():
+            ent = get("entity", ent_name)
+            if ent is None:
+                raise DefinitionError(
+                    f"FeatureView {view.name!r} uses entity {ent_name!r}, which is not {where} of project "
+                    f"{project!r}; add the Entity to the definitions you apply"
+                )
+            cols = {c.name: c.dtype for c in view.entity_columns}
+            if tuple(key_names) != ent.join_key_names:
+                raise DefinitionError(
+                    f"FeatureView {view.name!r}: entity {ent_name!r} has join keys {list(ent.join_key_names)} but "
+                    f"the view was built with {list(key_names)}; rebuild the view with the current Entity"
+                )
+            for k in ent.join_keys:
+                if cols.get(k.name) != k.dtype:
+                    raise DefinitionError(
+                        f"FeatureView {view.name!r}: join key {k.name!r} of entity {ent_name!r} is "
+                        f"{cols[k.name].name} in the view but {k.dtype.name} in the entity; use one dtype for both"
+                    )
+    for svc in services:
+        for proj in svc.projections:
+            view = get("feature_view", proj.name)
+            if view is None:
+                raise DefinitionError(
+                    f"FeatureService {svc.name!r} uses feature view {proj.name!r}, which is not {where} of "
+                    f"project {project!r}"
+                )
+            have = {f.name: f.dtype for f in view.features}
+            for f in proj.features:
+                if f.name not in have:
+                    raise DefinitionError(
+                        f"FeatureService {svc.name!r}: feature view {proj.name!r} has no feature {f.name!r} "
+                        f"(it has {sorted(have)})"
+                    )
+                if have[f.name] != f.dtype:
+                    raise DefinitionError(
+                        f"FeatureService {svc.name!r}: feature {proj.name}:{f.name} is {f.dtype.name} in the "
+                        f"service but {have[f.name].name} in the view; rebuild the service from the current view"
+                    )
+
+
+# --------------------------------------------------------------------------------------------- source schemas
+
+
+def check_source_schemas(objects: Sequence[Definition], config: Config) -> None:
+    """Check every applied feature view against the real schema of its source (read with DuckDB)."""
+    from fsnb.offline.sources import source_schema
+
+    schemas: dict[str, pa.Schema | None] = {}
+    for view in objects:
+        if not isinstance(view, FeatureView):
+            continue
+        src = view.source
+        if src.name not in schemas:
+            try:
+                schemas[src.name] = source_schema(src, config)
+            except OfflineStoreError as e:
+                batch = src.batch_source
+                if isinstance(src, PushSource) and isinstance(batch, ParquetSource) and _no_files(batch, config):
+                    log.info("PushSource %r has no batch data yet; its schema is checked on push", src.name)
+                    schemas[src.name] = None
+                else:
+                    raise SchemaMismatchError(f"FeatureView {view.name!r}: cannot read its source: {e}") from e
+        schema = schemas[src.name]
+        if schema is not None:
+            _check_view_schema(view, schema)
+
+
+def _no_files(source: ParquetSource, config: Config) -> bool:
+    from fsnb.offline.sources import source_paths
+
+    try:
+        source_paths(source, config)
+    except OfflineStoreError:
+        return True
+    return False
+
+
+def _check_view_schema(view: FeatureView, schema: pa.Schema) -> None:
+    from fsnb.types import UnixTimestamp
+
+    src = view.source.batch_source
+    cols = {f.name: f.type for f in schema}
+    what = f"source {src.name!r}" + (f" ({src.path})" if isinstance(src, ParquetSource) else "")
+
+    def missing(role: str, col: str) -> SchemaMismatchError:
+        near = [c for c in cols if c.lower() == col.lower()]
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        listed = ", ".join(list(cols)[:25]) + (", ..." if len(cols) > 25 else "")
+        return SchemaMismatchError(
+            f"FeatureView {view.name!r}: {role} {col!r} is missing from {what}{hint} (its columns: {listed})"
+        )
+
+    def check(role: str, col: str, dtype: Any) -> None:
+        if col not in cols:
+            raise missing(role, col)
+        if not dtype.accepts_arrow(cols[col]):
+            raise SchemaMismatchError(
+                f"FeatureView {view.name!r}: {role} {col!r} is declared {dtype.name}, but column {col!r} of {what} "
+                f"has type {cols[col]}, which does not fit; fix the Field's dtype or the data"
+            )
+
+    check("timestamp column", src.timestamp_field, UnixTimestamp)
+    if src.created_timestamp_column:
+        check("created-timestamp column", src.created_timestamp_column, UnixTimestamp)
+    for key in view.entity_columns:
+        check("join key", key.name, key.dtype)
+    for feat in view.features:
+        check("feature", feat.name, feat.dtype)

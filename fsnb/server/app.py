@@ -1,0 +1,443 @@
+"""The feature server: a lean ASGI app over a :class:`fsnb.Store`.
+
+Endpoints (Feast's Python feature server shapes, so existing clients work unchanged):
+
+- ``POST /get-online-features``: ``{"features": [...]}`` or ``{"feature_service": "..."}``, ``"entities"``,
+  ``"full_feature_names"`` → column-major JSON (:mod:`fsnb.server.wire`), or Arrow IPC when asked with
+  ``Accept: application/vnd.apache.arrow.stream``.
+- ``POST /push`` (``push_source_name``, ``df``, ``to``) and ``POST /write-to-online-store``
+  (``feature_view_name``, ``df``): need the ``write`` scope when auth is on.
+- ``GET /health`` (200 only when registry and online store answer), ``GET /metrics`` (Prometheus),
+  ``GET /docs`` and ``GET /openapi.json``.
+
+A raw ASGI handler rather than a framework: one dict lookup routes a request, and the body is encoded straight
+from the response's columns (``benchmarks/rest.py`` measures the difference against Starlette). The registry is
+loaded once per worker and refreshed in the background every ``registry_ttl`` seconds, never on the request path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import gc
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from fsnb import errors as E
+from fsnb.config import AuthConfig
+from fsnb.server import wire
+from fsnb.server.auth import READ, WRITE, build_auth
+from fsnb.server.errors import error_payload
+from fsnb.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from fsnb.server.metrics import metrics
+
+if TYPE_CHECKING:
+    from fsnb.store import Store
+
+__all__ = ["FeatureServer", "ServerSettings", "create_app"]
+
+log = logging.getLogger("fsnb.server")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+MAX_BODY_BYTES = 64 * 1024 * 1024
+_JSON = b"application/json"
+_PUSH_MODES = {"online": "online", "offline": "offline", "online_and_offline": "online_and_offline",
+               "both": "online_and_offline"}
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerSettings:
+    """Per-worker behaviour of the app (from ``feature_server:`` config and ``fsnb serve`` flags)."""
+
+    max_batch_rows: int = 10000
+    registry_ttl: float = 10.0
+    auth: AuthConfig = dataclasses.field(default_factory=AuthConfig)
+    #: after this many requests the worker will be recycled: answer with ``Connection: close`` from then on so
+    #: clients stop reusing its keep-alive connections (0 = never).
+    max_requests: int = 0
+    #: call ``gc.freeze()`` once start-up is done (long-lived objects leave the collector's generations).
+    freeze_gc: bool = True
+
+
+class _Response:
+    __slots__ = ("status", "body", "content_type")
+
+    def __init__(self, status: int, body: bytes, content_type: bytes = _JSON) -> None:
+        self.status = status
+        self.body = body
+        self.content_type = content_type
+
+
+def _json(status: int, doc: Any) -> _Response:
+    return _Response(status, orjson.dumps(doc))
+
+
+class FeatureServer:
+    """The ASGI application. Build it with :func:`create_app`; one instance per worker process."""
+
+    def __init__(self, store: Store, settings: ServerSettings | None = None) -> None:
+        if store.config.online_store.type == "remote":
+            raise E.ConfigError("the feature server needs a real online store (redis or sqlite), not type: remote")
+        self.store = store
+        self.settings = settings or ServerSettings()
+        self.auth = build_auth(self.settings.auth)
+        self.metrics = metrics()
+        self._served = 0
+        self._clients: dict[Any, None] = {}
+        self._registry_version: int | None = None
+        self._registry_error: str | None = None
+        self._views: dict[Any, list[str | None]] = {}
+        self._refresher: asyncio.Task[None] | None = None
+        self._read: Any = None
+        self._routes: dict[str, tuple[str, str, Callable[[dict[bytes, bytes], bytes], Awaitable[_Response]]]] = {
+            "/get-online-features": ("POST", READ, self._get_online_features),
+            "/push": ("POST", WRITE, self._push),
+            "/write-to-online-store": ("POST", WRITE, self._write_to_online_store),
+            "/health": ("GET", "", self._health),
+            "/metrics": ("GET", "", self._metrics),
+            "/docs": ("GET", "", self._docs),
+            "/openapi.json": ("GET", "", self._openapi),
+            "/ping": ("GET", "", self._ping),
+        }
+
+    # --------------------------------------------------------------------------------------------- ASGI
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start = time.perf_counter()
+        client = scope.get("client")
+        if client not in self._clients:
+            self._note_connection(client)
+        path = scope["path"]
+        route = self._routes.get(path)
+        if route is None:
+            endpoint = "unknown"
+            response = _json(404, {"error": "NotFound", "detail": f"no endpoint {path}"})
+        else:
+            endpoint = path
+            method, scope_needed, handler = route
+            if scope["method"] != method:
+                response = _json(405, {"error": "MethodNotAllowed", "detail": f"{path} takes {method}"})
+            else:
+                headers = dict(scope["headers"])
+                try:
+                    if self.auth is not None and scope_needed:
+                        self.auth.check(headers, scope_needed)
+                    body = await _read_body(receive) if method == "POST" else b""
+                    response = await handler(headers, body)
+                except Exception as exc:
+                    status, doc = error_payload(exc)
+                    response = _json(status, doc)
+        self._served += 1
+        out_headers = [
+            (b"content-type", response.content_type),
+            (b"content-length", str(len(response.body)).encode()),
+        ]
+        if self.settings.max_requests and self._served >= self.settings.max_requests:
+            out_headers.append((b"connection", b"close"))  # this worker is about to be recycled: drain
+        await send({"type": "http.response.start", "status": response.status, "headers": out_headers})
+        await send({"type": "http.response.body", "body": response.body})
+        self.metrics.observe_request(endpoint, response.status, time.perf_counter() - start)
+
+    def _note_connection(self, client: Any) -> None:
+        # A new client address is a new connection (keep-alive connections reuse theirs); bounded memory.
+        if len(self._clients) >= 4096:
+            self._clients.pop(next(iter(self._clients)))
+        self._clients[client] = None
+        self.metrics.connections.inc()
+
+    # ---------------------------------------------------------------------------------------- lifespan
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:  # pragma: no cover - reported to the process manager
+                    log.exception("feature server start-up failed")
+                    await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def startup(self) -> None:
+        """Load the registry, open the online store's pooled connection, start the refresher, freeze the GC."""
+        from fsnb.serving.api import get_online_features_async
+
+        self._read = get_online_features_async
+        try:
+            await asyncio.to_thread(self._load_registry, True)
+        except Exception as exc:  # keep serving /health (503) and retry in the background
+            self._registry_error = f"{type(exc).__name__}: {exc}"
+            log.error("registry not loaded at start-up: %s", self._registry_error)
+        with contextlib.suppress(Exception):
+            await self._online_ping()
+        self._refresher = asyncio.get_running_loop().create_task(self._refresh_loop())
+        if self.settings.freeze_gc:
+            gc.collect()
+            gc.freeze()
+
+    async def shutdown(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._refresher
+        online = self.store._online
+        aclose = getattr(online, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):
+                await aclose()
+        with contextlib.suppress(Exception):
+            self.store.close()
+
+    # ---------------------------------------------------------------------------------------- registry
+
+    def _load_registry(self, force: bool = False) -> None:
+        registry = self.store.registry
+        if not force and self._registry_version is not None and registry.version() == self._registry_version:
+            return
+        snapshot = self.store.refresh_registry()
+        self._registry_version = snapshot.version
+        self._views = {}
+        self._registry_error = None
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(max(0.05, self.settings.registry_ttl))
+            try:
+                await asyncio.to_thread(self._load_registry)
+            except Exception as exc:
+                self._registry_error = f"{type(exc).__name__}: {exc}"
+                log.warning("registry refresh failed (serving the last snapshot): %s", self._registry_error)
+
+    async def _online_ping(self) -> None:
+        """One cheap round trip to the online store (a GET of a key that never exists)."""
+        online = self.store.online
+        caps = online.capabilities
+        probe = [b"__fsnb_health__"]
+        if "async" in caps and "vectors" in caps:
+            await online.read_values_async(probe)
+        elif "vectors" in caps:
+            await asyncio.to_thread(online.read_values, probe)
+        else:
+            await asyncio.to_thread(online.read_hashes, [(probe, (b"_",))])
+
+    # ---------------------------------------------------------------------------------------- handlers
+
+    async def _get_online_features(self, headers: dict[bytes, bytes], body: bytes) -> _Response:
+        doc = _parse(body)
+        service = doc.get("feature_service")
+        features = doc.get("features")
+        if service is not None:
+            if not isinstance(service, str) or not service:
+                raise E.RequestError("feature_service must be a feature service name")
+            target: Any = service
+        elif isinstance(features, list) and features and all(isinstance(f, str) for f in features):
+            target = features
+        else:
+            raise E.RequestError('give "features": ["view:feature", ...] or "feature_service": "name"')
+        entities = doc.get("entities")
+        if not isinstance(entities, dict) or not entities:
+            raise E.RequestError('"entities" must be an object of join key → list of values')
+        rows = -1
+        for key, values in entities.items():
+            if not isinstance(values, list):
+                raise E.RequestError(f"entities[{key!r}] must be a list of values")
+            if rows not in (-1, len(values)):
+                raise E.RequestError("every entities list must have the same length")
+            rows = len(values)
+        if rows > self.settings.max_batch_rows:
+            raise E.TooManyRowsError(
+                f"{rows} entity rows in one request; this server takes at most {self.settings.max_batch_rows}"
+            )
+        full = doc.get("full_feature_names", False)
+        if not isinstance(full, bool):
+            raise E.RequestError("full_feature_names must be true or false")
+        precomputed = doc.get("precomputed")  # fsnb extension: force (true) or bypass (false) vectors
+        if precomputed is not None and not isinstance(precomputed, bool):
+            raise E.RequestError("precomputed must be true, false or null")
+        if self._registry_version is None:
+            raise E.RegistryError(f"the registry is not loaded yet ({self._registry_error or 'starting'})")
+        t0 = time.perf_counter()
+        response = await self._read(self.store, target, entities, full_feature_names=full, precomputed=precomputed)
+        m = self.metrics
+        m.online_read.observe(time.perf_counter() - t0)
+        m.entity_count.observe(rows)
+        self._count_statuses(target, full, response)
+        accept = headers.get(b"accept", b"")
+        if b"arrow" in accept:
+            return _Response(200, wire.encode_arrow(response), wire.ARROW_CONTENT_TYPE.encode())
+        return _Response(200, wire.encode_json(response))
+
+    def _count_statuses(self, target: Any, full: bool, response: Any) -> None:
+        key = (target if isinstance(target, str) else tuple(target), full)
+        views = self._views.get(key)
+        if views is None:
+            views = self._views[key] = self._column_views(target, response)
+        counts: dict[tuple[str, str], int] = {}
+        for view, (_, _, statuses, _) in zip(views, response.iter_columns()):
+            if view is None:
+                continue
+            for status, n in Counter(statuses).items():
+                counts[(view, status)] = counts.get((view, status), 0) + n
+        self.metrics.observe_statuses(counts)
+
+    def _column_views(self, target: Any, response: Any) -> list[str | None]:
+        try:
+            refs = self.store.snapshot().get_feature_service(target).feature_refs if isinstance(target, str) \
+                else tuple(target)
+        except Exception:
+            return []
+        names = list(response.feature_names)
+        keys = len(names) - len(refs)
+        if keys < 0:
+            return []
+        return [None] * keys + [ref.split(":", 1)[0] for ref in refs]
+
+    async def _push(self, headers: dict[bytes, bytes], body: bytes) -> _Response:
+        doc = _parse(body)
+        name = doc.get("push_source_name")
+        if not isinstance(name, str) or not name:
+            raise E.RequestError('"push_source_name" must name a push source')
+        to = doc.get("to", "online")
+        mode = _PUSH_MODES.get(str(to).lower())
+        if mode is None:
+            raise E.RequestError(f'"to" must be one of {sorted(_PUSH_MODES)}, got {to!r}')
+        source = self.store.snapshot().get_data_source(name)
+        frame = _frame(doc.get("df"), [source.timestamp_field, source.created_timestamp_column])
+        from fsnb.push import push
+
+        rows = await asyncio.to_thread(push, self.store, name, frame, to=mode)
+        return _json(200, {"status": "ok", "rows": _count(rows, frame)})
+
+    async def _write_to_online_store(self, headers: dict[bytes, bytes], body: bytes) -> _Response:
+        doc = _parse(body)
+        name = doc.get("feature_view_name")
+        if not isinstance(name, str) or not name:
+            raise E.RequestError('"feature_view_name" must name a feature view')
+        view = self.store.snapshot().get_feature_view(name)
+        frame = _frame(doc.get("df"), [view.source.timestamp_field, view.source.created_timestamp_column])
+        from fsnb.serving.api import write_to_online_store
+
+        rows = await asyncio.to_thread(write_to_online_store, self.store, name, frame)
+        return _json(200, {"status": "ok", "rows": _count(rows, frame)})
+
+    async def _health(self, headers: dict[bytes, bytes], body: bytes) -> _Response:
+        problems: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self.store.registry.version), timeout=5)
+            if self._registry_version is None:
+                await asyncio.to_thread(self._load_registry, True)
+        except Exception as exc:
+            problems["registry"] = type(exc).__name__
+        try:
+            await asyncio.wait_for(self._online_ping(), timeout=5)
+        except Exception as exc:
+            problems["online_store"] = type(exc).__name__
+        if problems:
+            return _json(503, {"status": "unavailable", "problems": problems})
+        return _json(200, {"status": "ok", "registry_version": self._registry_version})
+
+    async def _metrics(self, headers: dict[bytes, bytes], body: bytes) -> _Response:
+        return _Response(200, self.metrics.render(), METRICS_CONTENT_TYPE.encode())
+
+    async def _docs(self, headers: dict[bytes, bytes], body: bytes) -> _Response:
+        from fsnb.server.openapi import docs_html
+
+        return _Response(200, docs_html().encode(), b"text/html; charset=utf-8")
+
+    async def _openapi(self, headers: dict[bytes, bytes], body: bytes) -> _Response:
+        from fsnb.server.openapi import openapi_spec
+
+        return _json(200, openapi_spec())
+
+    async def _ping(self, headers: dict[bytes, bytes], body: bytes) -> _Response:
+        return _Response(200, b'{"status":"ok"}')
+
+
+async def _read_body(receive: Receive) -> bytes:
+    message = await receive()
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body", False):
+        return body
+    parts = [body]
+    size = len(body)
+    while message.get("more_body", False):
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise E.TooManyRowsError(f"request body larger than {MAX_BODY_BYTES} bytes")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _parse(body: bytes) -> dict[str, Any]:
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise E.RequestError(f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise E.RequestError("the request body must be a JSON object")
+    return doc
+
+
+def _frame(df: Any, timestamp_columns: list[str | None]) -> Any:
+    """A DataFrame from Feast's ``"df": {column: [values]}``; timestamp columns given as text are parsed (UTC)."""
+    import pandas as pd
+
+    if isinstance(df, list) and all(isinstance(r, dict) for r in df):
+        frame = pd.DataFrame(df)
+    elif isinstance(df, dict) and df:
+        lengths = {len(v) if isinstance(v, list) else -1 for v in df.values()}
+        if -1 in lengths or len(lengths) != 1:
+            raise E.RequestError('"df" must be an object of column → list of values, all the same length')
+        frame = pd.DataFrame(df)
+    else:
+        raise E.RequestError('"df" must be an object of column → list of values')
+    for col in timestamp_columns:
+        if col and col in frame.columns and not pd.api.types.is_datetime64_any_dtype(frame[col]):
+            try:
+                frame[col] = pd.to_datetime(frame[col], utc=True)
+            except (ValueError, TypeError) as exc:
+                raise E.DataValidationError(f"column {col!r}: not timestamps ({exc})") from None
+    return frame
+
+
+def _count(result: Any, frame: Any) -> int:
+    return int(result) if isinstance(result, int) and not isinstance(result, bool) else len(frame)
+
+
+def create_app(store: Store, **settings: Any) -> FeatureServer:
+    """The feature-server ASGI app over ``store``; ``settings`` are :class:`ServerSettings` fields.
+
+    Defaults come from ``store.config.feature_server``; the store's registry cache is used only through this
+    app's background refresh.
+    """
+    fs = store.config.feature_server
+    values = {
+        "max_batch_rows": fs.max_batch_rows,
+        "registry_ttl": fs.registry_ttl,
+        "auth": fs.auth,
+        **settings,
+    }
+    return FeatureServer(store, ServerSettings(**values))

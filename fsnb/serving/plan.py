@@ -1,0 +1,291 @@
+"""Read plans: everything about an online read that does not depend on the entity values, compiled once per
+(request shape, registry version) and cached on the store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from fsnb.definitions import FeatureService, FeatureView, Field
+from fsnb.errors import (
+    EmptyRequestError,
+    ExtraJoinKeyError,
+    FeatureNotFoundError,
+    JoinKeyTypeError,
+    MissingJoinKeyError,
+    RequestError,
+)
+from fsnb.online.codec import RowCodec
+from fsnb.online.keys import hash_key_prefix, marker_key, vector_key_prefix
+from fsnb.types import DType
+
+if TYPE_CHECKING:
+    from fsnb.registry.snapshot import RegistrySnapshot
+
+__all__ = ["KeyGroup", "ReadPlan", "VectorPlan", "ViewRead", "compile_plan", "resolve_features"]
+
+_MAX_PLANS = 512
+
+
+class ViewRead:
+    """One feature view in a plan: where its row sits in the reply and which decoded fields become columns."""
+
+    __slots__ = ("codec", "field", "name", "outputs", "slot", "ttl_us")
+
+    def __init__(self, name: str, codec: RowCodec, ttl_us: int, slot: int, outputs: list[tuple[int, int]]) -> None:
+        self.name = name
+        self.field = name.encode()
+        self.codec = codec
+        self.ttl_us = ttl_us
+        self.slot = slot
+        #: (output column, index of the feature in the codec's fields)
+        self.outputs = outputs
+
+
+class KeyGroup:
+    """Views sharing one set of join keys: one HMGET per unique entity reads all of their rows."""
+
+    __slots__ = ("fields", "key_fields", "key_positions", "prefix", "views")
+
+    def __init__(self, key_fields: tuple[Field, ...], key_positions: tuple[int, ...], prefix: bytes) -> None:
+        self.key_fields = key_fields
+        #: positions of this group's keys in the plan's join keys (the request's columns)
+        self.key_positions = key_positions
+        self.prefix = prefix
+        self.views: list[ViewRead] = []
+        self.fields: tuple[bytes, ...] = ()
+
+
+class VectorPlan:
+    """How a precompute_online service's vectors are found and split into per-view segments."""
+
+    __slots__ = ("fingerprint", "marker", "prefix", "service", "views")
+
+    def __init__(self, service: str, fingerprint: str, prefix: bytes, marker: bytes, views: list[ViewRead]) -> None:
+        self.service = service
+        self.fingerprint = fingerprint
+        self.prefix = prefix
+        self.marker = marker
+        #: one ViewRead per segment, in service order; codecs over the projection's fields
+        self.views = views
+
+
+class ReadPlan:
+    """A compiled online read: output columns, key groups, decoders, TTLs, vector key prefix."""
+
+    __slots__ = ("columns", "dtypes", "groups", "join_keys", "n_keys", "project", "vector", "version", "views")
+
+    def __init__(self) -> None:
+        self.project = ""
+        self.version = 0
+        self.join_keys: tuple[Field, ...] = ()
+        self.n_keys = 0
+        self.columns: tuple[str, ...] = ()
+        self.dtypes: tuple[DType, ...] = ()
+        self.groups: list[KeyGroup] = []
+        self.views: list[ViewRead] = []
+        self.vector: VectorPlan | None = None
+
+
+def resolve_features(
+    snapshot: RegistrySnapshot, features: Any
+) -> tuple[list[tuple[FeatureView, list[Field]]], FeatureService | None]:
+    """(view, selected fields) in request order, and the service if one was named."""
+    service: FeatureService | None = None
+    if isinstance(features, FeatureService):
+        service = features
+    elif isinstance(features, str):
+        service = snapshot.get_feature_service(features)
+    if service is not None:
+        out = []
+        for p in service.projections:
+            view = snapshot.get_feature_view(p.name)
+            have = {f.name: f for f in view.features}
+            sel = []
+            for f in p.features:
+                if f.name not in have:
+                    raise FeatureNotFoundError(
+                        f"feature service {service.name!r} uses {p.name}:{f.name}, which view {p.name!r} no longer "
+                        f"has (it has {list(have)}); update the service and run `fsnb apply`"
+                    )
+                sel.append(have[f.name])
+            out.append((view, sel))
+        return out, service
+    if not isinstance(features, Sequence) or not features:
+        raise EmptyRequestError(
+            "no features requested: pass a list of 'view:feature' references, a FeatureService or a service name"
+        )
+    pairs: list[tuple[FeatureView, list[Field]]] = []
+    seen: set[str] = set()
+    for ref in features:
+        if not isinstance(ref, str) or ":" not in ref:
+            raise RequestError(f"feature reference {ref!r} must look like 'view:feature'")
+        if ref in seen:
+            raise RequestError(f"feature {ref!r} is requested twice")
+        seen.add(ref)
+        vname, _, fname = ref.partition(":")
+        view = snapshot.get_feature_view(vname)
+        field = next((f for f in view.features if f.name == fname), None)
+        if field is None:
+            raise FeatureNotFoundError(
+                f"feature view {vname!r} has no feature {fname!r} (it has {list(view.feature_names)})"
+            )
+        pairs.append((view, [field]))
+    return pairs, None
+
+
+def compile_plan(
+    snapshot: RegistrySnapshot,
+    features: Any,
+    request_keys: Sequence[str],
+    *,
+    full_feature_names: bool,
+    precomputed: bool | None,
+) -> ReadPlan:
+    """Compile and validate a read plan; raises fsnb.errors request errors before any I/O."""
+    selections, service = resolve_features(snapshot, features)
+    plan = ReadPlan()
+    plan.project = snapshot.project
+    plan.version = snapshot.version
+
+    # join keys: union over the views, first-seen order; the request must name exactly these
+    key_fields: dict[str, Field] = {}
+    for view, _ in selections:
+        for f in view.entity_columns:
+            prev = key_fields.setdefault(f.name, f)
+            if prev.dtype != f.dtype:
+                raise JoinKeyTypeError(
+                    f"join key {f.name!r} is {prev.dtype.name} in one view and {f.dtype.name} in view {view.name!r}"
+                )
+    given = list(request_keys)
+    if not given:
+        raise EmptyRequestError("no entity rows: pass join key values (a list of dicts, a dict of lists or a frame)")
+    missing = [k for k in key_fields if k not in given]
+    if missing:
+        raise MissingJoinKeyError(
+            f"entity rows lack join key(s) {missing}; the requested features need {list(key_fields)}"
+        )
+    extra = [k for k in given if k not in key_fields]
+    if extra:
+        raise ExtraJoinKeyError(
+            f"entity rows have column(s) {extra} that are not join keys of the requested features "
+            f"(join keys: {list(key_fields)}); drop them"
+        )
+    plan.join_keys = tuple(key_fields[k] for k in given)
+    plan.n_keys = len(given)
+    key_index = {k: i for i, k in enumerate(given)}
+
+    # output columns
+    names: list[str] = list(given)
+    dtypes: list[DType] = [key_fields[k].dtype for k in given]
+    col_of: dict[tuple[str, str], int] = {}
+    for view, fields in selections:
+        for f in fields:
+            col_of[(view.name, f.name)] = len(names)
+            names.append(f"{view.name}__{f.name}" if full_feature_names else f.name)
+            dtypes.append(f.dtype)
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise RequestError(
+            f"output column name(s) {dup} would appear twice; pass full_feature_names=True to get 'view__feature'"
+        )
+    plan.columns = tuple(names)
+    plan.dtypes = tuple(dtypes)
+
+    use_vectors = service is not None and service.precompute_online and precomputed is not False
+    if precomputed and not use_vectors:
+        raise RequestError(
+            "precomputed=True needs a FeatureService with precompute_online=True; "
+            "pass the service (or its name), or drop precomputed="
+        )
+
+    # per-view reads (grouped by join-key set), in first-seen order
+    order: dict[str, list[Field]] = {}
+    views: dict[str, FeatureView] = {}
+    for view, fields in selections:
+        order.setdefault(view.name, []).extend(fields)
+        views[view.name] = view
+    if use_vectors:
+        assert service is not None
+        segs = []
+        for vname, fields in order.items():
+            view = views[vname]
+            codec = RowCodec(fields)
+            outputs = [(col_of[(vname, f.name)], i) for i, f in enumerate(fields)]
+            segs.append(ViewRead(vname, codec, _ttl_us(view), len(segs), outputs))
+        keys0 = {f.name for f in views[next(iter(order))].entity_columns}
+        if any({f.name for f in views[v].entity_columns} != keys0 for v in order):
+            raise RequestError(f"feature service {service.name!r} mixes entities; it cannot be precomputed")
+        plan.vector = VectorPlan(
+            service.name,
+            service.fingerprint(),
+            vector_key_prefix(snapshot.project, service.name),
+            marker_key(snapshot.project, service.name),
+            segs,
+        )
+        plan.views = segs
+        group = KeyGroup(
+            tuple(views[next(iter(order))].entity_columns),
+            tuple(key_index[f.name] for f in views[next(iter(order))].entity_columns),
+            plan.vector.prefix,
+        )
+        plan.groups = [group]
+        return plan
+
+    groups: dict[tuple[str, ...], KeyGroup] = {}
+    prefix = hash_key_prefix(snapshot.project)
+    for vname, fields in order.items():
+        view = views[vname]
+        kf = tuple(view.entity_columns)
+        gkey = tuple(sorted(f.name for f in kf))
+        group = groups.get(gkey)
+        if group is None:
+            group = groups[gkey] = KeyGroup(kf, tuple(key_index[f.name] for f in kf), prefix)
+        codec = RowCodec(view.features)
+        idx = {f.name: i for i, f in enumerate(view.features)}
+        outputs = [(col_of[(vname, f.name)], idx[f.name]) for f in fields]
+        read = ViewRead(vname, codec, _ttl_us(view), len(group.views), outputs)
+        group.views.append(read)
+        plan.views.append(read)
+    for group in groups.values():
+        group.fields = tuple(v.field for v in group.views)
+    plan.groups = list(groups.values())
+    return plan
+
+
+def _ttl_us(view: FeatureView) -> int:
+    return int(view.ttl.total_seconds() * 1_000_000) if view.ttl else 0
+
+
+def cached_plan(
+    cache: dict[Any, Any],
+    snapshot: RegistrySnapshot,
+    features: Any,
+    request_keys: tuple[str, ...],
+    full_feature_names: bool,
+    precomputed: bool | None,
+) -> ReadPlan:
+    """The cached plan for this request shape and registry version, compiled on first use."""
+    if isinstance(features, (list, tuple)):
+        fkey: Any = tuple(features)
+    elif isinstance(features, FeatureService):
+        fkey = ("service", id(features))
+    else:
+        fkey = features
+    key = (fkey, request_keys, full_feature_names, precomputed, snapshot.project, snapshot.version)
+    try:
+        entry = cache[key]
+    except (KeyError, TypeError):
+        entry = None
+    if entry is not None and (not isinstance(features, FeatureService) or entry[1] is features):
+        return entry[0]  # type: ignore[no-any-return]
+    plan = compile_plan(
+        snapshot, features, request_keys, full_feature_names=full_feature_names, precomputed=precomputed
+    )
+    if len(cache) >= _MAX_PLANS:
+        cache.clear()
+    with contextlib.suppress(TypeError):  # an unhashable request shape is compiled every time
+        cache[key] = (plan, features if isinstance(features, FeatureService) else None)
+    return plan

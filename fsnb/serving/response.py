@@ -1,0 +1,308 @@
+"""``OnlineResponse``: the columnar result of an online read, with the same exits from every access mode.
+
+Inside, each output column holds its values (a numpy array for fixed-width dtypes, a list otherwise) and a
+validity mask; each feature view contributes one uint8 row-status array and one int64 event-time array (µs) that
+its columns share. Per-value statuses (``PRESENT``, ``NOT_FOUND``, ``NULL_VALUE``, ``OUTSIDE_MAX_AGE``) are derived
+only when asked for.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from fsnb.online.codec import from_micros, to_micros
+from fsnb.types import DType, coerce_dtype
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+__all__ = ["NOT_FOUND", "NULL_VALUE", "OUTSIDE_MAX_AGE", "PRESENT", "STATUS_NAMES", "OnlineResponse"]
+
+# Feast's FieldStatus numbering.
+PRESENT = 1
+NULL_VALUE = 2
+NOT_FOUND = 3
+OUTSIDE_MAX_AGE = 4
+STATUS_NAMES = ("INVALID", "PRESENT", "NULL_VALUE", "NOT_FOUND", "OUTSIDE_MAX_AGE")
+_STATUS_CODES = {n: i for i, n in enumerate(STATUS_NAMES)}
+
+_INT_NP = {"int32": "int32", "int64": "int64"}
+_FIXED_NP = {"int32": "int32", "int64": "int64", "float32": "float32", "float64": "float64", "bool": "bool",
+             "unix_timestamp": "int64"}
+_pd_cache: dict[str, Any] = {}
+
+
+def _pd_dtype(dtype: DType) -> Any:
+    got = _pd_cache.get(dtype.name)
+    if got is None:
+        got = _pd_cache[dtype.name] = dtype.pandas_dtype
+    return got
+
+
+class OnlineResponse:
+    """Feature values for a batch of entity rows: ``to_df()``, ``to_dict()``, ``to_arrow()``.
+
+    ``statuses`` and ``event_timestamps`` give, per output column, one entry per row.
+    """
+
+    __slots__ = ("_col_view", "_dtypes", "_n", "_n_keys", "_names", "_valid", "_values", "_view_status", "_view_ts")
+
+    def __init__(
+        self,
+        names: Sequence[str],
+        dtypes: Sequence[DType],
+        n_keys: int,
+        n_rows: int,
+        values: list[Any],
+        valid: list[Any],
+        col_view: list[int],
+        view_status: list[Any],
+        view_ts: list[Any],
+    ) -> None:
+        self._names = names
+        self._dtypes = dtypes
+        self._n_keys = n_keys
+        self._n = n_rows
+        self._values = values
+        self._valid = valid
+        self._col_view = col_view
+        self._view_status = view_status
+        self._view_ts = view_ts
+
+    # ------------------------------------------------------------------------------------------ shape
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Output column names: join keys first, then features in request order."""
+        return list(self._names)
+
+    @property
+    def join_keys(self) -> list[str]:
+        return list(self._names[: self._n_keys])
+
+    @property
+    def dtypes(self) -> dict[str, DType]:
+        return dict(zip(self._names, self._dtypes))
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __repr__(self) -> str:
+        return f"OnlineResponse({self._n} rows x {len(self._names)} columns: {', '.join(self._names)})"
+
+    # ------------------------------------------------------------------------------------------ per column
+
+    def _py_values(self, i: int) -> list[Any]:
+        vals = self._values[i]
+        valid = self._valid[i]
+        if isinstance(vals, list):
+            return vals if valid is None else [v if ok else None for v, ok in zip(vals, valid.tolist())]
+        out = vals.tolist()
+        name = self._dtypes[i].name
+        if valid is not None and not valid.all():
+            ok = valid.tolist()
+            out = [v if k else None for v, k in zip(out, ok)]
+        if name == "unix_timestamp":
+            out = [None if v is None else from_micros(v) for v in out]
+        return out  # type: ignore[no-any-return]
+
+    def status_codes(self, name: str) -> np.ndarray:
+        """uint8 status codes of column ``name`` (1 PRESENT, 2 NULL_VALUE, 3 NOT_FOUND, 4 OUTSIDE_MAX_AGE)."""
+        import numpy as np
+
+        i = self._names.index(name)
+        v = self._col_view[i]
+        if v < 0:
+            return np.full(self._n, PRESENT, dtype=np.uint8)
+        rows = self._view_status[v]
+        valid = self._valid[i]
+        if valid is None:
+            return rows  # type: ignore[no-any-return]
+        out = rows.copy()
+        out[(rows == PRESENT) & ~valid] = NULL_VALUE
+        return out  # type: ignore[no-any-return]
+
+    def _timestamps(self, i: int) -> list[datetime | None]:
+        v = self._col_view[i]
+        if v < 0:
+            return [None] * self._n
+        ts = self._view_ts[v].tolist()
+        st = self._view_status[v].tolist()
+        return [None if s == NOT_FOUND else from_micros(t) for t, s in zip(ts, st)]
+
+    @property
+    def statuses(self) -> dict[str, list[str]]:
+        """Per column, the status name of each value."""
+        return {n: [STATUS_NAMES[c] for c in self.status_codes(n).tolist()] for n in self._names}
+
+    @property
+    def event_timestamps(self) -> dict[str, list[datetime | None]]:
+        """Per column, the event time of the row each value came from (None for join keys and NOT_FOUND)."""
+        return {n: self._timestamps(i) for i, n in enumerate(self._names)}
+
+    def iter_columns(self) -> Iterator[tuple[str, list[Any], list[str], list[datetime | None]]]:
+        """``(name, values, statuses, event_timestamps)`` per output column, join keys first."""
+        for i, n in enumerate(self._names):
+            codes = self.status_codes(n).tolist()
+            yield n, self._py_values(i), [STATUS_NAMES[c] for c in codes], self._timestamps(i)
+
+    # ------------------------------------------------------------------------------------------ exits
+
+    def to_dict(self) -> dict[str, list[Any]]:
+        """``{column: [values]}``, join keys first; nulls (and stale or missing values) are None."""
+        return {n: self._py_values(i) for i, n in enumerate(self._names)}
+
+    def _pandas_array(self, i: int) -> Any:
+        import numpy as np
+        import pandas as pd
+
+        dtype = self._dtypes[i]
+        name = dtype.name
+        vals = self._values[i]
+        valid = self._valid[i]
+        if isinstance(vals, list) and name in ("int32", "int64", "float32", "float64", "bool", "unix_timestamp"):
+            py = vals if valid is None else [v if ok else None for v, ok in zip(vals, valid.tolist())]
+            mask = np.fromiter((v is None for v in py), dtype=bool, count=len(py))
+            fill: Any = 0
+            if name == "unix_timestamp":
+                py = [None if v is None else to_micros(v) for v in py]
+            vals = np.array([fill if v is None else v for v in py], dtype=_np_of(name))
+            valid = ~mask if mask.any() else None
+        if name in _INT_NP:
+            arr = np.ascontiguousarray(vals, dtype=_INT_NP[name])
+            mask = np.zeros(len(arr), dtype=bool) if valid is None else ~valid
+            return pd.arrays.IntegerArray(arr, mask)
+        if name in ("float32", "float64"):
+            arr = np.array(vals, dtype=name)
+            if valid is not None:
+                arr[~valid] = np.nan
+            return arr
+        if name == "bool":
+            arr = np.ascontiguousarray(vals, dtype=bool)
+            mask = np.zeros(len(arr), dtype=bool) if valid is None else ~valid
+            return pd.arrays.BooleanArray(arr, mask)
+        if name == "unix_timestamp":
+            arr = np.array(vals, dtype=np.int64)
+            if valid is not None:
+                arr[~valid] = np.iinfo(np.int64).min
+            return pd.array(arr.view("M8[us]")).tz_localize("UTC")
+        py = self._py_values(i)
+        if name == "string":
+            return pd.array(py, dtype=_pd_dtype(dtype))
+        out = np.empty(len(py), dtype=object)
+        out[:] = py
+        return out
+
+    def to_df(self) -> pd.DataFrame:
+        """A DataFrame with the declared dtypes (nullable ints stay ints), join keys first."""
+        import pandas as pd
+
+        arrays = [self._pandas_array(i) for i in range(len(self._names))]
+        return pd.DataFrame(dict(zip(self._names, arrays)), copy=False)
+
+    def to_arrow(self) -> pa.Table:
+        """A pyarrow Table with the declared Arrow types."""
+        import pyarrow as pa
+
+        cols = []
+        for i, dtype in enumerate(self._dtypes):
+            vals = self._values[i]
+            valid = self._valid[i]
+            if not isinstance(vals, list) and dtype.name in ("int32", "int64", "float32", "float64", "bool"):
+                import numpy as np
+
+                mask = None if valid is None else ~valid
+                cols.append(pa.array(np.ascontiguousarray(vals), type=dtype.to_arrow(), mask=mask))
+            elif dtype.name == "json":
+                import json
+
+                py = self._py_values(i)
+                cols.append(pa.array([None if v is None else json.dumps(v) for v in py], type=pa.string()))
+            else:
+                cols.append(pa.array(self._py_values(i), type=dtype.to_arrow()))
+        return pa.table(cols, names=list(self._names))
+
+    # ------------------------------------------------------------------------------------------ building
+
+    @classmethod
+    def from_columns(
+        cls,
+        columns: Iterable[tuple[str, Sequence[Any], Sequence[str], Sequence[datetime | None]]],
+        *,
+        dtypes: Mapping[str, DType | str] | Sequence[DType | str],
+        join_keys: int | Sequence[str],
+    ) -> OnlineResponse:
+        """Rebuild a response from ``iter_columns()``-shaped data (what the remote client receives).
+
+        ``dtypes`` gives each column's dtype (by name or in order); ``join_keys`` the key columns (a count or names,
+        which come first).
+        """
+        import numpy as np
+
+        cols = list(columns)
+        names = [c[0] for c in cols]
+        if isinstance(dtypes, Mapping):
+            dts = [coerce_dtype(dtypes[n]) for n in names]
+        else:
+            dts = [coerce_dtype(d) for d in dtypes]
+        n_keys = join_keys if isinstance(join_keys, int) else len(join_keys)
+        n = len(cols[0][1]) if cols else 0
+        values: list[Any] = []
+        valid: list[Any] = []
+        col_view: list[int] = []
+        view_status: list[Any] = []
+        view_ts: list[Any] = []
+        for i, (_, vals, sts, tss) in enumerate(cols):
+            name = dts[i].name
+            present = [v is not None for v in vals]
+            if name in _FIXED_NP:
+                fill = [0 if v is None else (to_micros(_parse_ts(v)) if name == "unix_timestamp" else v) for v in vals]
+                values.append(np.array(fill, dtype=_FIXED_NP[name]))
+            else:
+                values.append(list(vals))
+            if i < n_keys:
+                valid.append(None)
+                col_view.append(-1)
+                continue
+            codes = np.array([_STATUS_CODES.get(s, 0) if isinstance(s, str) else int(s) for s in sts], dtype=np.uint8)
+            ok = np.array(present, dtype=bool) & (codes == PRESENT)
+            valid.append(ok)
+            row_status = codes.copy()
+            row_status[row_status == NULL_VALUE] = PRESENT
+            col_view.append(len(view_status))
+            view_status.append(row_status)
+            view_ts.append(np.array([0 if t is None else to_micros(_parse_ts(t)) for t in tss], dtype=np.int64))
+        return cls(names, dts, n_keys, n, values, valid, col_view, view_status, view_ts)
+
+    # ------------------------------------------------------------------------------------------ notebook
+
+    def _repr_html_(self) -> str:
+        counts: dict[str, int] = {}
+        for i, n in enumerate(self._names):
+            if i < self._n_keys:
+                continue
+            for c in self.status_codes(n).tolist():
+                counts[STATUS_NAMES[c]] = counts.get(STATUS_NAMES[c], 0) + 1
+        summary = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+        head = self.to_df().head(20)
+        return (
+            f"<div><b>OnlineResponse</b> — {self._n} rows x {len(self._names) - self._n_keys} features"
+            f" <small>({html.escape(summary)})</small>{head._repr_html_()}</div>"
+        )
+
+
+def _np_of(name: str) -> str:
+    return {"bool": "bool", "unix_timestamp": "int64"}.get(name, name)
+
+
+def _parse_ts(v: Any) -> Any:
+    if isinstance(v, str):
+        return datetime.fromisoformat(v.replace("Z", "+00:00"))
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return round(v * 1_000_000)  # numbers are seconds since the epoch
+    return v

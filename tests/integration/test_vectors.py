@@ -1,0 +1,170 @@
+"""Precomputed vectors: strict about builds, one GET per entity, and equal to the per-view path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import fsnb
+from fsnb import errors
+from fsnb.online.writes import write_view_table
+from tests.unit.test_online_support import (
+    ALL_TYPES_ROWS,
+    OBJECTS,
+    activity,
+    ago,
+    all_types,
+    all_types_table,
+    make_store,
+    profile,
+    snapshot,
+    use_snapshot,
+    user_service,
+)
+
+KINDS = ["redis", "sqlite"]
+SERVICES = ["user_service", "slim_service"]
+
+
+def seed(store: fsnb.Store) -> None:
+    """Entities 1..40 with a mix of fresh, stale, null and missing rows across the three views."""
+    fresh, stale = ago(minutes=5), ago(hours=3)
+    ids = list(range(1, 41))
+    store.write_to_online_store(
+        "profile",
+        pd.DataFrame(
+            {
+                "user_id": [i for i in ids if i % 5],
+                "age": pd.array([None if i % 7 == 0 else i for i in ids if i % 5], dtype="Int64"),
+                "city": [f"c{i}" if i % 3 else None for i in ids if i % 5],
+                "score": [i / 3 for i in ids if i % 5],
+                "event_timestamp": [stale if i % 4 == 0 else fresh for i in ids if i % 5],
+            }
+        ),
+    )
+    act = [i for i in ids if i % 6]
+    write_view_table(
+        store,
+        activity,
+        pa.table(
+            {
+                "user_id": pa.array(act, pa.int64()),
+                "clicks": pa.array([i if i % 8 else None for i in act], pa.int32()),
+                "active": pa.array([i % 2 == 0 for i in act]),
+                "tags": pa.array([[f"t{i}"] * (i % 3) for i in act], pa.list_(pa.string())),
+                "ratio": pa.array([i / 8 for i in act], pa.float32()),
+                "event_timestamp": pa.array([fresh] * len(act), pa.timestamp("us", tz="UTC")),
+            }
+        ),
+        timestamp_column="event_timestamp",
+    )
+    rows = ALL_TYPES_ROWS()
+    write_view_table(store, all_types, all_types_table(rows, fresh), timestamp_column="event_timestamp")
+
+
+@pytest.fixture(params=KINDS)
+def store(request: pytest.FixtureRequest) -> Iterator[fsnb.Store]:
+    url = request.getfixturevalue("redis_url") if request.param == "redis" else None
+    s = make_store(request.param, url)
+    seed(s)
+    yield s
+    s.close()
+
+
+def same(a: Any, b: Any) -> None:
+    assert a.feature_names == b.feature_names
+    assert a.to_dict() == b.to_dict()
+    assert a.statuses == b.statuses
+    assert a.event_timestamps == b.event_timestamps
+    pd.testing.assert_frame_equal(a.to_df(), b.to_df())
+
+
+def test_never_built_vectors_raise_with_the_fix(store: fsnb.Store) -> None:
+    with pytest.raises(errors.VectorsNotBuiltError, match=r"user_service.*build_vectors\('user_service'\)"):
+        store.get_online_features("user_service", {"user_id": [1]})
+    # the per-view path stays available
+    assert store.get_online_features("user_service", {"user_id": [1]}, precomputed=False).to_dict()["age"] == [1]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("full", [False, True])
+def test_precomputed_equals_regular(store: fsnb.Store, service: str, full: bool) -> None:
+    assert store.build_vectors(service, progress=False) == 39  # 30 has no row in any view
+    ids = [*range(45), 3, 3, 1]
+    pre = store.get_online_features(service, {"user_id": ids}, full_feature_names=full)
+    reg = store.get_online_features(service, {"user_id": ids}, full_feature_names=full, precomputed=False)
+    same(pre, reg)
+    assert set(pre.statuses["age" if not full else "profile__age"]) >= {"PRESENT", "NOT_FOUND", "OUTSIDE_MAX_AGE"} \
+        if service == "user_service" else True
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ids=st.lists(st.integers(min_value=-2, max_value=45), min_size=1, max_size=30))
+def test_precomputed_equals_regular_on_random_entity_sets(store: fsnb.Store, ids: list[int]) -> None:
+    if store.online.read_values([b"fsnb:t:vm:user_service"])[0] is None:
+        store.build_vectors("user_service", progress=False)
+    pre = store.get_online_features(user_service, [{"user_id": i} for i in ids])
+    reg = store.get_online_features(user_service, [{"user_id": i} for i in ids], precomputed=False)
+    same(pre, reg)
+
+
+def test_writes_refresh_vectors(store: fsnb.Store) -> None:
+    store.build_vectors("user_service", progress=False)
+    store.write_to_online_store(
+        "profile",
+        pd.DataFrame({"user_id": [2, 100], "age": [99, 7], "city": ["new", "z"], "score": [0.0, 1.0],
+                      "event_timestamp": [ago(minutes=1)] * 2}),
+    )
+    ids = [2, 100, 1]
+    pre = store.get_online_features("user_service", {"user_id": ids})
+    assert pre.to_dict()["age"] == [99, 7, 1] and pre.to_dict()["city"] == ["new", "z", "c1"]
+    same(pre, store.get_online_features("user_service", {"user_id": ids}, precomputed=False))
+
+
+def test_stale_schema_raises_until_rebuilt(store: fsnb.Store) -> None:
+    store.build_vectors("user_service", progress=False)
+    changed = fsnb.FeatureService("user_service", [profile, activity], precompute_online=True)
+    objects = [o for o in OBJECTS if o is not user_service] + [changed]
+    use_snapshot(store, snapshot(objects, version=2))
+    with pytest.raises(errors.VectorsNotBuiltError, match="another version"):
+        store.get_online_features("user_service", {"user_id": [1]})
+    store.build_vectors("user_service", progress=False)
+    same(
+        store.get_online_features("user_service", {"user_id": [1, 2, 50]}),
+        store.get_online_features("user_service", {"user_id": [1, 2, 50]}, precomputed=False),
+    )
+
+
+def test_precomputed_errors(store: fsnb.Store) -> None:
+    with pytest.raises(errors.RequestError, match="precompute_online"):
+        store.get_online_features(["profile:age"], {"user_id": [1]}, precomputed=True)
+    with pytest.raises(errors.RequestError, match="precompute_online=False"):
+        store.build_vectors("plain_service", progress=False)
+
+
+def test_one_get_per_entity(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import redis
+
+    from tests.integration.test_online_round_trips import Counter
+
+    s = make_store("redis", redis_url)
+    seed(s)
+    s.build_vectors("user_service", progress=False)
+    s.get_online_features("user_service", {"user_id": [1]})
+    client = redis.Redis.from_url(redis_url)
+    before = client.info("commandstats")
+    counter = Counter(monkeypatch)
+    got = s.get_online_features("user_service", {"user_id": [*range(1, 41), 1]})
+    assert counter.sends == 1
+    after = client.info("commandstats")
+    assert after["cmdstat_get"]["calls"] - before["cmdstat_get"]["calls"] == 41  # marker + 40 unique entities
+    assert after.get("cmdstat_hmget", {}).get("calls", 0) == before.get("cmdstat_hmget", {}).get("calls", 0)
+    assert got.to_dict()["age"][0] == 1
+    client.close()
+    s.close()
