@@ -104,7 +104,7 @@ def main() -> int:
             store = _store(tmp, registry, server.url)
             store.apply(_definitions())  # type: ignore[attr-defined]
             store.close()  # type: ignore[attr-defined]
-            client = redis.Redis.from_url(server.url)
+            client = redis.Redis.from_url(server.url, socket_timeout=300)
             results: dict[str, list[dict[str, object]]] = {}
             for label, days in WINDOWS.items():
                 for _ in range(repeat):
@@ -115,6 +115,7 @@ def main() -> int:
                         check=True, capture_output=True, text=True,
                     ).stdout.strip().splitlines()[-1]
                     results.setdefault(label, []).append(json.loads(out))
+                    print(f"  window {label}: {out}", flush=True)
             client.close()
         finally:
             server.stop()

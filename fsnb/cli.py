@@ -48,9 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``fsnb`` parser with every discovered subcommand."""
     from fsnb import __version__
 
-    def options(top: bool) -> argparse.ArgumentParser:
+    def options(top: bool) -> _Parser:
         # separate action objects: the top level has defaults, subcommands must not overwrite its values
-        p = argparse.ArgumentParser(add_help=False)
+        p = _Parser(add_help=False)
         p.add_argument("-r", "--repo", default="." if top else argparse.SUPPRESS, metavar="PATH",
                        help="feature repo folder or its fsnb.yaml (default: the current folder)")
         p.add_argument("--debug", action="store_true", default=False if top else argparse.SUPPRESS,

@@ -153,7 +153,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
         return data
     if not isinstance(data, Mapping):
         raise ConfigError(f"{where} must be a mapping, got {type(data).__name__}")
-    hints = get_type_hints(cls)
+    hints = get_type_hints(cls, globalns=globals())
     names = {f.name for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(data) - names)
     if unknown:

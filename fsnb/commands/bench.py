@@ -45,6 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--online-store", default=None, help="override the online store (URL)")
     parser.add_argument("--seed", type=int, default=0, help="entity sampling seed (default 0)")
     parser.add_argument("--json", dest="json_path", default=None, help="also write the full report here")
+    parser.add_argument("--parity", type=int, default=0, metavar="N",
+                        help="then check training-to-serving parity for N sampled entities and print the summary")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -93,6 +95,15 @@ def bench(store: Store, features: Any, args: argparse.Namespace) -> LatencyRepor
     if args.json_path:
         report.to_json(args.json_path)
         print(f"\nfull report (raw samples included): {args.json_path}")
+    if getattr(args, "parity", 0):
+        from fsnb.notebook.parity import parity_check
+
+        service = features if not isinstance(features, list) else None
+        precomputed = service is not None and getattr(service, "precompute_online", False)
+        parity = parity_check(store, features, entities=args.parity, seed=args.seed,
+                              modes=["direct", "precomputed"] if precomputed else ["direct"])
+        print()
+        print(parity.to_text())
     return report
 
 

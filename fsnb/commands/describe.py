@@ -39,4 +39,7 @@ def run(args: argparse.Namespace) -> int:
                 print()
             print(f"{kind} {obj.name} (project {store.project}, registry version {snap.version})")
             print(json.dumps(obj.to_dict(), indent=2, sort_keys=False, default=str))
+            if kind == "feature_view":
+                mark = store.registry.watermark(obj.name)
+                print(f"materialized up to: {mark.isoformat() if mark else 'never'}")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from typing import Any
 
 NAME = "ls"
@@ -48,7 +49,7 @@ def format_duration(seconds: float) -> str:
     return "".join(parts) or "0s"
 
 
-def format_table(header: tuple[str, ...], body: list[tuple[str, ...]]) -> str:
+def format_table(header: tuple[str, ...], body: Sequence[tuple[str, ...]]) -> str:
     """A plain-text table, columns padded to their widest cell."""
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [header, *body]]

@@ -445,13 +445,14 @@ def _write_view(path: Path, view: str, count: int, seed: int, now_us: int) -> in
     return rows_written
 
 
-def _positive(what: str, value: Any) -> int:
+def _positive(what: str, value: Any, minimum: int = 1) -> int:
     try:
         n = operator.index(value)
     except TypeError:
-        n = 0
-    if n < 1:
-        raise FsnbError(f"{what} must be a positive integer, got {value!r}")
+        n = minimum - 1
+    if n < minimum:
+        kind = "a positive" if minimum == 1 else "a non-negative"
+        raise FsnbError(f"{what} must be {kind} integer, got {value!r}")
     return n
 
 
@@ -486,6 +487,7 @@ def generate(
     :func:`special_ids`).
     """
     customers = _positive("customers", customers)
+    seed = _positive("seed", seed, minimum=0)
     merchants = _positive("merchants", max(50, customers // 100) if merchants is None else merchants)
     now_dt = _utc(now)
     now_us = (now_dt - _EPOCH) // timedelta(microseconds=1)
@@ -539,6 +541,8 @@ def init_repo(
     """
     from fsnb.errors import RepoExistsError
 
+    _positive("customers", customers)  # before anything is written
+    _positive("seed", seed, minimum=0)
     repo = Path(path)
     if repo.exists() and not repo.is_dir():
         raise RepoExistsError(f"{repo} exists and is not a folder")

@@ -243,6 +243,20 @@ class ParityReport:
             lines = ["parity check compared nothing: no entities"]
         raise ParityError("\n".join(lines))
 
+    def to_text(self, limit: int = 10) -> str:
+        """A plain-text summary: the overall rate, reasons, then features worst first (what ``fsnb bench`` prints)."""
+        lines = [f"training-to-serving parity: {self.match_rate:.2%} match over {self.meta.get('entities', '?')} "
+                 f"entities ({', '.join(self.meta.get('modes', []))})"]
+        if self.mismatches:
+            lines.append("mismatches by reason: " + ", ".join(f"{r} {n}" for r, n in self.reason_counts().items()))
+            for f in [f for f in self._worst_first() if f.matches < f.rows][:limit]:
+                reasons = ", ".join(f"{r} ({n})" for r, n in f.reasons.items())
+                lines.append(f"  {f.match_rate:7.2%}  {f.view}:{f.feature} [{f.mode}]  {reasons}")
+        else:
+            lines.append(f"every feature matches: {len({(f.view, f.feature) for f in self.features})} features, "
+                         f"{self.rows_compared:,} values compared")
+        return "\n".join(lines)
+
     def __repr__(self) -> str:
         return (f"ParityReport(match_rate={self.match_rate:.2%}, mismatches={len(self.mismatches)}, "
                 f"reasons={self.reason_counts()})")

@@ -193,7 +193,7 @@ class _Runner:
             # keep a stage only if every call reported it, so means stay comparable with the total
             result.stages_ns = {k: v for k, v in per_stage.items() if len(v) == len(samples)}
         except Exception as err:
-            return CaseResult(self.mode, batch, status="error", reason=_why(err))
+            return _failed(self.mode, batch, err)
         return result
 
     def throughput(self, batch: int, batches: list[Rows], concurrency: int, duration_s: float) -> Throughput:
@@ -319,11 +319,11 @@ class _Async(_Runner):
         try:
             return self.loop.run(run())
         except Exception as err:
-            return CaseResult(self.mode, batch, status="error", reason=_why(err))
+            return _failed(self.mode, batch, err)
 
     def throughput(self, batch: int, batches: list[Rows], concurrency: int, duration_s: float) -> Throughput:
         async def run() -> Throughput:
-            ok, errors, first = [0], [0], []
+            ok, errors, first = [0], [0], list[str]()
             deadline = time.perf_counter() + duration_s
 
             async def work(i: int) -> None:
@@ -408,6 +408,7 @@ class _Remote(_Direct):
         return ""
 
     def call(self, rows: Rows, stages: dict[str, int] | None) -> Any:
+        assert self._remote is not None, "unavailable() opens the remote store first"
         r = self._get(self._remote, self.target.features, rows, full_feature_names=self.full,
                       precomputed=None, _stages=stages)
         return self._out(r, None)
@@ -443,6 +444,15 @@ def _server_problem(url: str | None) -> str:
 
 def _why(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}"
+
+
+def _failed(mode: str, batch: int, err: BaseException) -> CaseResult:
+    """A case whose calls raised: ``skipped`` when the store cannot do this at all, else ``error``."""
+    from fsnb.errors import UnsupportedCapabilityError
+
+    if isinstance(err, UnsupportedCapabilityError):
+        return CaseResult(mode, batch, status="skipped", reason=f"not supported by this online store: {err}")
+    return CaseResult(mode, batch, status="error", reason=_why(err))
 
 
 # ----------------------------------------------------------------------------------------------- plumbing

@@ -204,6 +204,7 @@ class LatencyReport:
         Returns a matplotlib ``Figure`` (shown inline in a notebook).
         """
         from matplotlib.figure import Figure
+        from matplotlib.ticker import FuncFormatter
 
         fig = Figure(figsize=figsize, layout="constrained")
         ax_dist, ax_batch = fig.subplots(1, 2)
@@ -231,6 +232,15 @@ class LatencyReport:
             ax_batch.set_xscale("log")
             ax_batch.set_yscale("log")
             ax_batch.legend(fontsize="small", ncols=2)
+        plain = FuncFormatter(lambda v, _: f"{v:g}")
+        minor = FuncFormatter(lambda v, _: f"{v:g}" if v > 0 and round(v / 10 ** math.floor(math.log10(v))) in (2, 5)
+                              else "")
+        for ax in (ax_dist, ax_batch):
+            if ax.get_yscale() == "log":
+                ax.yaxis.set_major_formatter(plain)
+                ax.yaxis.set_minor_formatter(minor)
+        if ax_batch.get_xscale() == "log":
+            ax_batch.xaxis.set_major_formatter(plain)
         ax_batch.set_title("percentiles by batch size")
         ax_batch.set_xlabel("batch size (rows)")
         ax_batch.set_ylabel("ms (log)")
@@ -337,7 +347,7 @@ class LatencyReport:
             sub.append(f"timed until {e(str(meta['output']))}")
         if self.throughput:
             t0 = self.throughput[0]
-            sub.append(f"rps: {t0.concurrency} {e(t0.workers)} for {t0.duration_s:g} s")
+            sub.append(f"rps: {t0.concurrency} {e(t0.workers)} for {t0.duration_s:.1f} s")
         legend = " ".join(f"<span style='background:{_COLORS[s]};padding:0 4px'>{s}</span>" for s in _COLORS)
         return (
             f"<div class='fsnb-latency-report'><b>{title}</b><div style='color:#666'>{e(' · '.join(sub))} · "

@@ -20,7 +20,7 @@ __all__ = ["entity_html", "feature_service_html", "feature_view_html", "source_t
 _STYLE = (
     "<style>.fsnb-repr{border:1px solid #ddd;border-radius:4px;padding:6px 10px;display:inline-block}"
     ".fsnb-repr table{border-collapse:collapse;margin:2px 0}"
-    ".fsnb-repr th,.fsnb-repr td{text-align:left;padding:1px 10px 1px 0;vertical-align:top}"
+    ".fsnb-repr th,.fsnb-repr td{text-align:left!important;padding:1px 10px 1px 0;vertical-align:top}"
     ".fsnb-repr th{color:#555;font-weight:normal}.fsnb-repr .dim{color:#888}.fsnb-repr .err{color:#b00}</style>"
 )
 
@@ -116,14 +116,14 @@ def store_html(store: Store) -> str:
         rows.append(("definitions", _e(counts) + f" <span class='dim'>(registry v{snap.version})</span>"))
         view_rows = []
         for v in snap.feature_views.values():
-            wm, err = _watermark(store, v.name)
+            wm, problem = _watermark(store, v.name)
             view_rows.append(
                 (
                     f"<b>{_e(v.name)}</b>",
                     _e(", ".join(v.entities)),
                     str(len(v.features)),
                     _ttl(v.ttl),
-                    _error("watermark", err) if err else _when(wm),
+                    _error("watermark", problem) if problem else _when(wm),
                 )
             )
         if view_rows:

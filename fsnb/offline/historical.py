@@ -38,8 +38,9 @@ def get_historical_features(
     """
     requests = resolve_features(store.snapshot(), features, full_feature_names=full_feature_names)
     offline = store.offline
-    entity = _entity_table(offline, entity_df)
-    ts_col = _timestamp_column(entity)
+    entity = _entity_frame(offline, entity_df)
+    columns = [str(c) for c in entity.columns] if _is_pandas(entity) else entity.column_names
+    ts_col = _timestamp_column(entity, columns)
     join_keys: list[str] = []
     key_fields: dict[str, Field] = {}
     for req in requests:
@@ -47,9 +48,8 @@ def get_historical_features(
             if col.name not in key_fields:
                 key_fields[col.name] = col
                 join_keys.append(col.name)
-    _check_keys(entity, key_fields, requests)
     outputs = [o for r in requests for o in r.output_names]
-    clash = sorted(set(outputs) & set(entity.column_names))
+    clash = sorted(set(outputs) & set(columns))
     if clash:
         raise RequestError(
             f"entity_df already has column(s) {clash} that a requested feature would produce: rename them, or "
@@ -58,7 +58,8 @@ def get_historical_features(
     import numpy as np
     import pyarrow as pa
 
-    keyed = entity.select([*join_keys, ts_col]).append_column(ROW_COLUMN, pa.array(np.arange(entity.num_rows)))
+    keyed = _check_keys(entity, columns, [*join_keys, ts_col], key_fields, requests)
+    keyed = keyed.append_column(ROW_COLUMN, pa.array(np.arange(keyed.num_rows)))
     with offline.cursor("reading the entity frame") as cur:
         cur.register(ENTITY_TABLE, keyed)
         ts_type = {r[0]: r[1] for r in cur.execute(f"DESCRIBE {ENTITY_TABLE}").fetchall()}[ts_col]
@@ -74,7 +75,7 @@ def get_historical_features(
         t_min=t_min,
         t_max=t_max,
     )
-    return TrainingJob(offline, sql, entity_df if _is_pandas(entity_df) else entity, keyed, requests)
+    return TrainingJob(offline, sql, entity, keyed, requests)
 
 
 class TrainingJob:
@@ -166,7 +167,8 @@ def _is_pandas(obj: Any) -> bool:
     return type(obj).__module__.startswith("pandas") and hasattr(obj, "columns")
 
 
-def _entity_table(offline: OfflineStore, entity_df: Any) -> pa.Table:
+def _entity_frame(offline: OfflineStore, entity_df: Any) -> Any:
+    """The entity rows as given (a pandas DataFrame or Arrow table), or the result of a SQL query."""
     import pyarrow as pa
 
     if isinstance(entity_df, str):
@@ -176,46 +178,62 @@ def _entity_table(offline: OfflineStore, entity_df: Any) -> pa.Table:
     if _is_pandas(entity_df):
         if not entity_df.columns.is_unique:
             raise RequestError(f"entity_df has duplicate column names: {list(entity_df.columns)}")
-        try:
-            return pa.Table.from_pandas(entity_df, preserve_index=False)
-        except (pa.ArrowException, ValueError, TypeError) as e:
-            raise RequestError(f"entity_df cannot be read: {e}") from e
+        return entity_df
     raise RequestError(
         f"entity_df must be a pandas DataFrame, a pyarrow Table or a SQL query string, got {type(entity_df).__name__}"
     )
 
 
-def _timestamp_column(entity: pa.Table) -> str:
-    import pyarrow.types as t
-
-    if DEFAULT_TIMESTAMP in entity.column_names:
+def _timestamp_column(entity: Any, columns: list[str]) -> str:
+    if DEFAULT_TIMESTAMP in columns:
         return DEFAULT_TIMESTAMP
-    candidates = [f.name for f in entity.schema if t.is_timestamp(f.type) or t.is_date(f.type)]
+    if _is_pandas(entity):
+        import pandas as pd
+
+        candidates = [str(c) for c in entity.columns if pd.api.types.is_datetime64_any_dtype(entity[c].dtype)]
+    else:
+        import pyarrow.types as t
+
+        candidates = [f.name for f in entity.schema if t.is_timestamp(f.type) or t.is_date(f.type)]
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
         raise MissingJoinKeyError(
             f"entity_df has no event timestamp column: add '{DEFAULT_TIMESTAMP}' (datetimes; naive means UTC); "
-            f"its columns are {entity.column_names}"
+            f"its columns are {columns}"
         )
     raise RequestError(
         f"entity_df has several timestamp columns {candidates}: name the event time '{DEFAULT_TIMESTAMP}'"
     )
 
 
-def _check_keys(entity: pa.Table, key_fields: dict[str, Field], requests: list[ViewRequest]) -> None:
-    for name, field in key_fields.items():
-        if name not in entity.column_names:
+def _check_keys(
+    entity: Any, columns: list[str], needed: list[str], key_fields: dict[str, Field], requests: list[ViewRequest]
+) -> pa.Table:
+    """The join-key and timestamp columns as Arrow, each key checked to exist and to have a fitting type."""
+    import pyarrow as pa
+
+    for name in key_fields:
+        if name not in columns:
             views = [r.view.name for r in requests if name in r.view.join_keys]
             raise MissingJoinKeyError(
-                f"entity_df has no column {name!r}, the join key of {views}; its columns are {entity.column_names}"
+                f"entity_df has no column {name!r}, the join key of {views}; its columns are {columns}"
             )
-        arrow_type = entity.schema.field(name).type
+    if _is_pandas(entity):
+        try:
+            table = pa.Table.from_pandas(entity[needed], preserve_index=False)
+        except (pa.ArrowException, ValueError, TypeError) as e:
+            raise RequestError(f"entity_df columns {needed} cannot be read: {e}") from e
+    else:
+        table = entity.select(needed)
+    for name, field in key_fields.items():
+        arrow_type = table.schema.field(name).type
         if not field.dtype.accepts_arrow(arrow_type):
             raise JoinKeyTypeError(
                 f"entity_df column {name!r} is {arrow_type} but join key {name!r} is {field.dtype.name}: "
                 "convert the column"
             )
+    return table
 
 
 def _view_source(offline: OfflineStore, req: ViewRequest) -> ViewSource:

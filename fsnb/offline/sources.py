@@ -14,11 +14,20 @@ from fsnb.definitions import CsvSource, DataSource, DuckDBSource, ParquetSource
 from fsnb.errors import OfflineStoreError
 
 if TYPE_CHECKING:
+    import duckdb
     import pyarrow as pa
 
     from fsnb.config import Config
 
-__all__ = ["quote_identifier", "quote_literal", "source_paths", "source_relation", "source_schema"]
+__all__ = [
+    "in_offline_database",
+    "quote_identifier",
+    "quote_literal",
+    "schema_connection",
+    "source_paths",
+    "source_relation",
+    "source_schema",
+]
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -101,6 +110,12 @@ def source_relation(source: DataSource, config: Config) -> str:
     raise OfflineStoreError(f"source {source.name!r} of type {type(source).__name__} cannot be read by DuckDB")
 
 
+def in_offline_database(source: DataSource, config: Config) -> bool:
+    """Whether ``source`` is a table of the offline store's own database (read through its connection)."""
+    batch = source.batch_source
+    return isinstance(batch, DuckDBSource) and batch.table is not None and _database_path(batch, config) is None
+
+
 def _database_path(source: DuckDBSource, config: Config) -> str | None:
     """The other database file a DuckDB table lives in, or None for the offline store's own database."""
     if not source.database:
@@ -112,19 +127,30 @@ def _database_path(source: DuckDBSource, config: Config) -> str | None:
     return db
 
 
-def source_schema(source: DataSource, config: Config) -> pa.Schema:
+def schema_connection() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection for :func:`source_schema` calls (reuse one for many sources; close it)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")  # timestamptz columns come back as timestamp[..., tz=UTC]
+    return con
+
+
+def source_schema(
+    source: DataSource, config: Config, *, connection: duckdb.DuckDBPyConnection | None = None
+) -> pa.Schema:
     """The Arrow schema of the rows ``source`` yields, read without loading data.
 
-    Tables of the offline store's own database are read from its file (read-only); an in-memory offline store
-    has no tables another connection can see, which is reported as an error.
+    ``connection`` (from :func:`schema_connection`) saves opening a DuckDB connection per call. Tables of the
+    offline store's own database are read from its file (read-only); an in-memory offline store has no tables
+    another connection can see, which is reported as an error.
     """
     import duckdb
 
     batch = source.batch_source
     rel = source_relation(batch, config)
-    con = duckdb.connect()
+    con = connection if connection is not None else schema_connection()
     try:
-        con.execute("SET TimeZone = 'UTC'")  # timestamptz columns come back as timestamp[..., tz=UTC]
         if isinstance(batch, DuckDBSource) and batch.table is not None and _database_path(batch, config) is None:
             own = config.offline_store.database
             if not own or own == ":memory:":
@@ -137,8 +163,8 @@ def source_schema(source: DataSource, config: Config) -> pa.Schema:
                 raise OfflineStoreError(
                     f"DuckDBSource {batch.name!r}: the offline store's database {path} does not exist yet"
                 )
-            con.execute(f"ATTACH {quote_literal(path)} AS fsnb_offline (READ_ONLY)")
-            con.execute("USE fsnb_offline")
+            con.execute(f"ATTACH IF NOT EXISTS {quote_literal(path)} AS fsnb_offline (READ_ONLY)")
+            rel = f"fsnb_offline.{rel}"
         result = con.sql(f"SELECT * FROM {rel} AS src LIMIT 0").arrow()
         return result.schema
     except duckdb.Error as e:
@@ -146,4 +172,5 @@ def source_schema(source: DataSource, config: Config) -> pa.Schema:
             f"{type(batch).__name__} {batch.name!r}: DuckDB could not read it: {str(e).splitlines()[0]}"
         ) from e
     finally:
-        con.close()
+        if connection is None:
+            con.close()

@@ -1,12 +1,13 @@
 """The packed row encoding: one value per (entity, feature view) holding every feature and the event timestamp.
 
-Layout (row format 1, little-endian; see docs/format.md):
+Row format 1 (little-endian; docs/format.md has the full description):
 
-``u8 version | u32 schema id | i64 event time (µs since epoch, UTC) | null bitmap | fixed values | variable values``
+``u8 version | u32 schema id | i64 event time (µs, UTC) | null bitmap | fixed values | JSON array of the others``
 
 Fixed-width dtypes (Int32, Int64, Float32, Float64, Bool, UnixTimestamp) sit at fixed offsets, so the fixed parts
-of N rows joined together decode with one ``np.frombuffer`` over a structured dtype. The others follow in field
-order as ``u32 length | payload``. A row whose version or schema id differs from the reader's is treated as absent.
+of N rows joined together decode with one ``np.frombuffer`` over a structured dtype. The other features follow as
+one compact JSON array (in field order), so the variable parts of N rows joined with commas decode with one
+``json.loads``. A row whose version or schema id differs from the reader's reads as absent.
 """
 
 from __future__ import annotations
@@ -25,17 +26,26 @@ from fsnb.types import Array, DType, Map, Struct
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["ROW_FORMAT_VERSION", "DecodedRows", "RowCodec", "TS_OFFSET", "from_micros", "to_micros"]
+__all__ = [
+    "ROW_FORMAT_VERSION",
+    "TS_OFFSET",
+    "DecodedRows",
+    "RowCodec",
+    "SegmentsCodec",
+    "from_micros",
+    "to_micros",
+]
 
 ROW_FORMAT_VERSION = 1
 #: Byte offset of the event timestamp in a row (the Lua newer-wins script reads it there).
 TS_OFFSET = 5
-_HEADER = 13
 
-_FIXED = {"int32": "<i4", "int64": "<i8", "float32": "<f4", "float64": "<f8", "bool": "?", "unix_timestamp": "<i8"}
 _STRUCT = {"int32": "i", "int64": "q", "float32": "f", "float64": "d", "bool": "?", "unix_timestamp": "q"}
+_FIXED = {"int32": "<i4", "int64": "<i8", "float32": "<f4", "float64": "<f8", "bool": "?", "unix_timestamp": "<i8"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_U32 = struct.Struct("<I")
+_F32 = struct.Struct("<f")
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=True).encode
+_loads = json.loads
 
 
 def to_micros(value: Any) -> int:
@@ -62,21 +72,24 @@ def _is_fixed(dtype: DType) -> bool:
 
 
 def _to_jsonable(dtype: DType, v: Any) -> Any:
+    """A value of ``dtype`` as plain JSON data: bytes as base64 text, timestamps as µs, float32 rounded."""
     if v is None:
         return None
     name = dtype.name
+    if name == "string":
+        return v if type(v) is str else str(v)
     if name == "unix_timestamp":
         return to_micros(v)
     if name == "bytes":
         return base64.b64encode(bytes(v)).decode()
     if name in ("int32", "int64"):
         return int(v)
-    if name in ("float32", "float64"):
+    if name == "float64":
         return float(v)
+    if name == "float32":
+        return _F32.unpack(_F32.pack(v))[0]
     if name == "bool":
         return bool(v)
-    if name == "string":
-        return str(v)
     if isinstance(dtype, Array):
         return [_to_jsonable(dtype.element, x) for x in v]
     if isinstance(dtype, Map):
@@ -84,7 +97,23 @@ def _to_jsonable(dtype: DType, v: Any) -> Any:
         return {str(k): _to_jsonable(dtype.value, x) for k, x in items}
     if isinstance(dtype, Struct):
         return {k: _to_jsonable(t, v.get(k)) for k, t in dtype.fields}
-    return v  # Json
+    return _json_plain(v)  # Json
+
+
+def _json_plain(v: Any) -> Any:
+    if v is None or isinstance(v, (str, int, float, bool)):
+        return v
+    if isinstance(v, dict):
+        return {str(k): _json_plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_plain(x) for x in v]
+    if isinstance(v, datetime):
+        return v.isoformat()
+    if isinstance(v, (bytes, bytearray)):
+        return base64.b64encode(bytes(v)).decode()
+    if hasattr(v, "tolist"):  # numpy scalars and arrays
+        return _json_plain(v.tolist())
+    raise TypeError(f"{type(v).__name__} is not JSON serialisable")
 
 
 def _from_jsonable(dtype: DType, v: Any) -> Any:
@@ -105,7 +134,7 @@ def _from_jsonable(dtype: DType, v: Any) -> Any:
 
 
 def _plain(dtype: DType) -> bool:
-    """Whether JSON text of this dtype needs no conversion on the way back."""
+    """Whether this dtype's JSON data is its Python value (no conversion on the way back)."""
     if isinstance(dtype, Map):
         return _plain(dtype.value)
     if isinstance(dtype, Struct):
@@ -115,99 +144,8 @@ def _plain(dtype: DType) -> bool:
     return dtype.name not in ("unix_timestamp", "bytes")
 
 
-# ------------------------------------------------------------------------------------ variable payloads
-
-
-def _var_encoder(dtype: DType) -> Any:
-    name = dtype.name
-    if name == "string":
-        return lambda v: str(v).encode()
-    if name == "bytes":
-        return bytes
-    if isinstance(dtype, Array):
-        return _array_encoder(dtype.element)
-    if name == "json":
-        return lambda v: json.dumps(v, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode()
-    return lambda v: json.dumps(_to_jsonable(dtype, v), separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def _json_default(v: Any) -> Any:
-    if isinstance(v, datetime):
-        return v.isoformat()
-    if isinstance(v, (bytes, bytearray)):
-        return base64.b64encode(bytes(v)).decode()
-    if hasattr(v, "tolist"):  # numpy scalars and arrays
-        return v.tolist()
-    raise TypeError(f"{type(v).__name__} is not JSON serialisable")
-
-
-def _var_decoder(dtype: DType) -> Any:
-    name = dtype.name
-    if name == "string":
-        return lambda b: b.decode()
-    if name == "bytes":
-        return bytes
-    if isinstance(dtype, Array):
-        return _array_decoder(dtype.element)
-    if _plain(dtype):
-        return json.loads
-    return lambda b: _from_jsonable(dtype, json.loads(b))
-
-
-def _array_encoder(elem: DType) -> Any:
-    code = _STRUCT.get(elem.name)
-    ename = elem.name
-
-    def enc(v: Any) -> bytes:
-        items = list(v)
-        n = len(items)
-        nulls = bytearray((n + 7) // 8)
-        for i, x in enumerate(items):
-            if x is None or (isinstance(x, float) and x != x and ename not in ("float32", "float64")):
-                nulls[i >> 3] |= 1 << (i & 7)
-        out = [_U32.pack(n), bytes(nulls)]
-        if code is not None:
-            fill = [
-                0 if x is None else (to_micros(x) if ename == "unix_timestamp" else x) for x in items
-            ]
-            out.append(struct.pack(f"<{n}{code}", *fill))
-        else:
-            for x in items:
-                b = b"" if x is None else (x.encode() if ename == "string" else bytes(x))
-                out.append(_U32.pack(len(b)))
-                out.append(b)
-        return b"".join(out)
-
-    return enc
-
-
-def _array_decoder(elem: DType) -> Any:
-    code = _STRUCT.get(elem.name)
-    ename = elem.name
-
-    def dec(b: bytes) -> list[Any]:
-        (n,) = _U32.unpack_from(b, 0)
-        nb = (n + 7) // 8
-        nulls = b[4 : 4 + nb]
-        pos = 4 + nb
-        if code is not None:
-            vals = list(struct.unpack_from(f"<{n}{code}", b, pos))
-            if ename == "unix_timestamp":
-                vals = [from_micros(x) for x in vals]
-        else:
-            vals = []
-            for _ in range(n):
-                (ln,) = _U32.unpack_from(b, pos)
-                raw = b[pos + 4 : pos + 4 + ln]
-                vals.append(raw.decode() if ename == "string" else raw)
-                pos += 4 + ln
-        if any(nulls):
-            for i in range(n):
-                if nulls[i >> 3] >> (i & 7) & 1:
-                    vals[i] = None
-        return vals
-
-    return dec
+def _str_passthrough(dtype: DType) -> bool:
+    return dtype.name == "string"
 
 
 # ---------------------------------------------------------------------------------------------- codec
@@ -221,7 +159,7 @@ class DecodedRows:
 
     __slots__ = ("found", "ts", "valid", "values")
 
-    def __init__(self, found: np.ndarray, ts: np.ndarray, values: list[Any], valid: list[np.ndarray]) -> None:
+    def __init__(self, found: np.ndarray, ts: np.ndarray, values: list[Any], valid: list[Any]) -> None:
         self.found = found
         self.ts = ts
         self.values = values
@@ -242,14 +180,22 @@ class RowCodec:
         self.nbm = (n + 7) // 8
         self.fixed = [i for i, d in enumerate(self.dtypes) if _is_fixed(d)]
         self.var = [i for i, d in enumerate(self.dtypes) if not _is_fixed(d)]
-        spec: list[Any] = [("v", "u1"), ("s", "<u4"), ("t", "<i8"), ("n", "u1", (self.nbm,))]
-        spec += [(f"f{i}", _FIXED[self.dtypes[i].name]) for i in self.fixed]
-        self.record = np.dtype(spec)
+        self.spec: list[Any] = [("v", "u1"), ("s", "<u4"), ("t", "<i8"), ("n", "u1", (self.nbm,))]
+        self.spec += [(f"f{i}", _FIXED[self.dtypes[i].name]) for i in self.fixed]
+        self.record = np.dtype(self.spec)
         self.width = self.record.itemsize
         self.zero = bytes(self.width)
-        self._var_enc = {i: _var_encoder(self.dtypes[i]) for i in self.var}
-        self._var_dec = {i: _var_decoder(self.dtypes[i]) for i in self.var}
+        #: the JSON of an absent row's variable part (without brackets)
+        self.var_nulls = ",".join(["null"] * len(self.var))
         self._np_types = {i: np.dtype(_FIXED[self.dtypes[i].name]) for i in self.fixed}
+        self._var_plain = [_plain(self.dtypes[i]) for i in self.var]
+        self.struct_fmt = f"BIq{self.nbm}s" + "".join(_STRUCT[self.dtypes[i].name] for i in self.fixed)
+        self._struct = struct.Struct("<" + self.struct_fmt)
+        self._ts_fields = [k for k, i in enumerate(self.fixed) if self.dtypes[i].name == "unix_timestamp"]
+        self._var_conv = [
+            (k, self.dtypes[i]) for k, i in enumerate(self.var) if not self._var_plain[k]
+        ]
+        self._order = self.fixed + self.var  # tuple position → field index
 
     # ------------------------------------------------------------------------------------------ encode
 
@@ -268,13 +214,12 @@ class RowCodec:
         for i, (values, null) in enumerate(columns):
             if null is not None:
                 nulls[:, i] = null
-            elif i in self._var_enc:
+            elif i not in self._np_types:
                 nulls[:, i] = [v is None for v in values]
         rec["n"] = np.packbits(nulls, axis=1, bitorder="little")[:, : self.nbm]
         for i in self.fixed:
-            values = np.asarray(columns[i][0])
             col = rec[f"f{i}"]
-            col[:] = values.astype(self._np_types[i], copy=False)
+            col[:] = np.asarray(columns[i][0]).astype(self._np_types[i], copy=False)
             if nulls[:, i].any():
                 col[nulls[:, i]] = 0
         raw = rec.tobytes()
@@ -282,26 +227,22 @@ class RowCodec:
         fixed_parts = [raw[j : j + w] for j in range(0, n * w, w)]
         if not self.var:
             return fixed_parts
-        var_cols = [(self._var_enc[i], columns[i][0], nulls[:, i].tolist()) for i in self.var]
-        out = []
-        pack = _U32.pack
-        for r, head in enumerate(fixed_parts):
-            parts = [head]
-            for enc, values, isnull in var_cols:
-                if isnull[r]:
-                    parts.append(b"\x00\x00\x00\x00")
-                else:
-                    b = enc(values[r])
-                    parts.append(pack(len(b)))
-                    parts.append(b)
-            out.append(b"".join(parts))
-        return out
+        var_cols = []
+        for i in self.var:
+            values, isnull = columns[i][0], nulls[:, i].tolist()
+            dtype = self.dtypes[i]
+            if _str_passthrough(dtype):
+                var_cols.append([None if isnull[r] else values[r] for r in range(n)])
+            else:
+                var_cols.append([None if isnull[r] else _to_jsonable(dtype, values[r]) for r in range(n)])
+        dumps = _dumps
+        return [head + dumps(list(vals)).encode() for head, vals in zip(fixed_parts, zip(*var_cols))]
 
-    def encode_row(self, values: Sequence[Any], ts_us: int) -> bytes:
+    def encode_row(self, values: Sequence[Any], ts_us: Any) -> bytes:
         """One row from Python values (None = null; timestamps as datetimes or int µs)."""
         return self.encode_rows([values], [ts_us])[0]
 
-    def encode_rows(self, rows: Sequence[Sequence[Any]], ts_us: Sequence[int]) -> list[bytes]:
+    def encode_rows(self, rows: Sequence[Sequence[Any]], ts_us: Sequence[Any]) -> list[bytes]:
         """Rows from Python values, row-major."""
         import numpy as np
 
@@ -327,40 +268,175 @@ class RowCodec:
 
         w = self.width
         zero = self.zero
-        parts = [zero if b is None or len(b) < w else b[:w] for b in blobs] if self.var else [
-            zero if b is None or len(b) != w else b for b in blobs
-        ]
-        rec = np.frombuffer(b"".join(parts), dtype=self.record)
-        found = (rec["v"] == ROW_FORMAT_VERSION) & (rec["s"] == self.schema_id)
-        ts = rec["t"]
-        nfields = len(self.fields)
-        nulls = np.unpackbits(rec["n"], axis=1, count=nfields, bitorder="little").view(bool)
-        valid_all = ~nulls
-        valid_all &= found[:, None]
-        values: list[Any] = [None] * nfields
-        valid: list[Any] = [valid_all[:, i] for i in range(nfields)]
-        for i in self.fixed:
-            values[i] = rec[f"f{i}"]
         if self.var:
-            self._decode_var(blobs, valid, values)
-        return DecodedRows(found, ts, values, valid)
+            fixed = [zero if b is None or len(b) <= w else b[:w] for b in blobs]
+        else:
+            fixed = [zero if b is None or len(b) != w else b for b in blobs]
+        rec = np.frombuffer(b"".join(fixed), dtype=self.record)
+        d = self.decode_record(rec, "")
+        if self.var:
+            found = d.found.tolist()
+            nulls = self.var_nulls
+            texts = [b[w + 1 : -1] if ok else nulls for b, ok in zip(blobs, found)]  # type: ignore[index]
+            self.decode_var(d, texts)
+        return d
 
-    def _decode_var(self, blobs: Sequence[bytes | None], valid: list[Any], values: list[Any]) -> None:
-        w = self.width
-        unpack = _U32.unpack_from
-        cols: list[list[Any]] = [[] for _ in self.var]
-        decs = [self._var_dec[i] for i in self.var]
-        valid_rows = [valid[i].tolist() for i in self.var]
-        for r, b in enumerate(blobs):
-            pos = w
-            for k, dec in enumerate(decs):
-                if b is None or not valid_rows[k][r]:
-                    if b is not None and pos + 4 <= len(b):
-                        pos += 4 + unpack(b, pos)[0]
-                    cols[k].append(None)
-                    continue
-                (ln,) = unpack(b, pos)
-                cols[k].append(dec(b[pos + 4 : pos + 4 + ln]))
-                pos += 4 + ln
+    def decode_record(self, rec: Any, prefix: str) -> DecodedRows:
+        """The fixed part from a structured array whose fields are this codec's, named ``prefix + name``."""
+        import numpy as np
+
+        found = (rec[prefix + "v"] == ROW_FORMAT_VERSION) & (rec[prefix + "s"] == self.schema_id)
+        nfields = len(self.fields)
+        bits = np.unpackbits(rec[prefix + "n"], axis=1, count=nfields, bitorder="little").view(bool)
+        ok = ~bits
+        ok &= found[:, None]
+        values: list[Any] = [None] * nfields
+        valid: list[Any] = [ok[:, i] for i in range(nfields)]
+        for i in self.fixed:
+            values[i] = rec[f"{prefix}f{i}"]
+        return DecodedRows(found, rec[prefix + "t"], values, valid)
+
+    def decode_var(self, d: DecodedRows, texts: Sequence[Any]) -> None:
+        """Fill the variable fields of ``d`` from each row's JSON array contents (bytes or str, no brackets)."""
+        if not texts:
+            for i in self.var:
+                d.values[i] = []
+            return
+        joined = b"],[".join(t if type(t) is bytes else t.encode() for t in texts)
+        self.var_columns(d, list(zip(*_loads(b"[[" + joined + b"]]"))))
+
+    def var_columns(self, d: DecodedRows, cols: Sequence[Sequence[Any]]) -> None:
+        """Set the variable fields of ``d`` from decoded JSON columns (one per variable field)."""
         for k, i in enumerate(self.var):
-            values[i] = cols[k]
+            col = cols[k]
+            if self._var_plain[k]:
+                d.values[i] = list(col)
+            else:
+                dtype = self.dtypes[i]
+                d.values[i] = [None if v is None else _from_jsonable(dtype, v) for v in col]
+
+
+    # --------------------------------------------------------------------------------- small batches
+
+    def row_values(self, fixed: Sequence[Any], var: list[Any] | None) -> list[Any] | None:
+        """Python values of one row in field order from its unpacked fixed tuple (version, schema id, time,
+        bitmap, values...) and its decoded JSON list; None if the row is of another version or schema."""
+        if fixed[0] != ROW_FORMAT_VERSION or fixed[1] != self.schema_id:
+            return None
+        vals = list(fixed[4:])
+        for k in self._ts_fields:
+            vals[k] = from_micros(vals[k])
+        if var is not None:
+            for k, dtype in self._var_conv:
+                if var[k] is not None:
+                    var[k] = _from_jsonable(dtype, var[k])
+            vals += var
+        out = [None] * len(vals)
+        for pos, i in enumerate(self._order):
+            out[i] = vals[pos]
+        bm = fixed[3]
+        if any(bm):
+            for i in range(len(out)):
+                if bm[i >> 3] >> (i & 7) & 1:
+                    out[i] = None
+        return out
+
+    def decode_py(self, blobs: Sequence[bytes | None]) -> list[tuple[int, list[Any]] | None]:
+        """Per row, ``(event time µs, values in field order)`` or None when absent: the path for a few rows,
+        where numpy's per-call cost outweighs its per-row speed."""
+        w = self.width
+        unpack = self._struct.unpack_from
+        out: list[tuple[int, list[Any]] | None] = []
+        for b in blobs:
+            if b is None or len(b) < w or (not self.var and len(b) != w):
+                out.append(None)
+                continue
+            fixed = unpack(b)
+            vals = self.row_values(fixed, _loads(b[w:]) if self.var else None)
+            out.append(None if vals is None else (fixed[2], vals))
+        return out
+
+
+class SegmentsCodec:
+    """Several row codecs laid side by side in one value (a precomputed vector): all fixed parts first, at fixed
+    offsets, then one JSON array with every segment's variable values in order."""
+
+    def __init__(self, codecs: Sequence[RowCodec], header: int) -> None:
+        import numpy as np
+
+        self.codecs = list(codecs)
+        self.header = header
+        spec: list[Any] = []
+        for j, c in enumerate(self.codecs):
+            spec += [(f"g{j}{name}", *rest) for name, *rest in c.spec]
+        self.record = np.dtype(spec)
+        self.width = self.record.itemsize
+        self.zero = bytes(self.width)
+        self.var_counts = [len(c.var) for c in self.codecs]
+        self.var_nulls = ",".join(["null"] * sum(self.var_counts))
+        self._struct = struct.Struct("<" + "".join(c.struct_fmt for c in self.codecs))
+        self._spans = []
+        pos = 0
+        vpos = 0
+        for c in self.codecs:
+            n = 4 + len(c.fixed)
+            self._spans.append((pos, pos + n, vpos, vpos + len(c.var)))
+            pos += n
+            vpos += len(c.var)
+
+    def decode_py(self, bodies: Sequence[bytes | None]) -> list[list[tuple[int, list[Any]] | None]]:
+        """Per segment, per vector, ``(event time µs, values)`` or None (the few-rows path)."""
+        h = self.header
+        end = h + self.width
+        unpack = self._struct.unpack_from
+        has_var = any(self.var_counts)
+        out: list[list[tuple[int, list[Any]] | None]] = [[] for _ in self.codecs]
+        for b in bodies:
+            if b is None:
+                for o in out:
+                    o.append(None)
+                continue
+            fixed = unpack(b, h)
+            var = _loads(b[end:]) if has_var else None
+            for c, o, (a, z, va, vz) in zip(self.codecs, out, self._spans):
+                part = fixed[a:z]
+                vals = c.row_values(part, var[va:vz] if c.var else None)  # type: ignore[index]
+                o.append(None if vals is None else (part[2], vals))
+        return out
+
+    def join(self, segments: Sequence[bytes | None]) -> bytes:
+        """One vector body from each segment's stored row (None: the view has no row)."""
+        fixed = []
+        var = []
+        for c, s in zip(self.codecs, segments):
+            if s is None:
+                fixed.append(c.zero)
+                if c.var:
+                    var.append(c.var_nulls.encode())
+            else:
+                fixed.append(s[: c.width])
+                if c.var:
+                    var.append(s[c.width + 1 : -1])
+        return b"".join(fixed) + b"[" + b",".join(var) + b"]"
+
+    def decode(self, bodies: Sequence[bytes | None]) -> list[DecodedRows]:
+        """Per segment, the columns of N vector bodies (None: no vector)."""
+        import numpy as np
+
+        h, w = self.header, self.width
+        end = h + w
+        fixed = [self.zero if b is None else b[h:end] for b in bodies]
+        rec = np.frombuffer(b"".join(fixed), dtype=self.record)
+        out = [c.decode_record(rec, f"g{j}") for j, c in enumerate(self.codecs)]
+        if any(self.var_counts):
+            nulls = self.var_nulls
+            texts = [nulls if b is None else b[end + 1 : -1] for b in bodies]
+            joined = b"],[".join(t if type(t) is bytes else t.encode() for t in texts)
+            rows = _loads(b"[[" + joined + b"]]")
+            cols = list(zip(*rows))
+            pos = 0
+            for c, d, k in zip(self.codecs, out, self.var_counts):
+                if k:
+                    c.var_columns(d, cols[pos : pos + k])
+                    pos += k
+        return out

@@ -66,6 +66,75 @@ def translate_errors(url: str) -> Iterator[None]:
         raise OnlineStoreError(f"Redis online store at {redact_url(url)} failed: {type(e).__name__}: {e}") from e
 
 
+def _raise_errors(replies: list[Any]) -> list[Any]:
+    for r in replies:
+        if isinstance(r, Exception):  # error replies come back as values: every reply was read, the conn is clean
+            raise r
+    return replies
+
+
+def _read_replies(conn: Any, n: int) -> list[Any]:
+    """``n`` replies from a connection: straight from the hiredis reader when there is one (one Python call per
+    reply instead of redis-py's per-reply bookkeeping), else through ``read_response``."""
+    parser = getattr(conn, "_parser", None)
+    reader = getattr(parser, "_reader", None)
+    if reader is None or _NOT_ENOUGH is None:
+        return [conn.read_response() for _ in range(n)]
+    gets = reader.gets
+    fill = parser.read_from_socket
+    out = []
+    append = out.append
+    for _ in range(n):
+        r = gets()
+        while r is _NOT_ENOUGH:
+            fill()
+            r = gets()
+        append(r)
+    return _raise_errors(out)
+
+
+async def _send_async(conn: Any, payload: bytes, timeout: float | None) -> None:
+    """Write ``payload`` on the connection's stream; redis-py's own send wraps every write in a task
+    (``asyncio.wait_for``), which costs a loop iteration per request."""
+    import asyncio
+
+    writer = getattr(conn, "_writer", None)
+    if writer is None or not conn.is_connected:
+        await conn.send_packed_command([payload], check_health=False)
+        return
+    writer.write(payload)
+    if writer.transport.get_write_buffer_size():
+        async with asyncio.timeout(timeout):
+            await writer.drain()
+
+
+async def _read_replies_async(conn: Any, n: int, timeout: float | None) -> list[Any]:
+    import asyncio
+
+    parser = getattr(conn, "_parser", None)
+    reader = getattr(parser, "_reader", None)
+    if reader is None or _NOT_ENOUGH is None:
+        return [await conn.read_response() for _ in range(n)]
+    gets = reader.gets
+    out = []
+    append = out.append
+    for _ in range(n):
+        r = gets()
+        if r is _NOT_ENOUGH:
+            async with asyncio.timeout(timeout):
+                while r is _NOT_ENOUGH:
+                    await parser.read_from_socket()
+                    r = gets()
+        append(r)
+    return _raise_errors(out)
+
+
+try:  # the hiredis reader's "incomplete" marker, as redis-py configures it
+    from redis._parsers.hiredis import NOT_ENOUGH_DATA as _NOT_ENOUGH
+except ImportError:  # pragma: no cover - other redis-py layouts read reply by reply
+    _NOT_ENOUGH = None
+
+
 def _escape_glob(prefix: bytes) -> bytes:
     out = bytearray()
     for c in prefix:
@@ -145,8 +214,7 @@ class RedisOnlineStore(OnlineStore):
             try:
                 conn = pool.get_connection()
                 conn.send_packed_command([payload], check_health=False)
-                read = conn.read_response
-                return [read() for _ in range(n)]
+                return _read_replies(conn, n)
             except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
                 if conn is not None:
                     conn.disconnect()
@@ -201,9 +269,8 @@ class RedisOnlineStore(OnlineStore):
             conn = None
             try:
                 conn = await pool.get_connection()
-                await conn.send_packed_command([payload], check_health=False)
-                read = conn.read_response
-                return [await read() for _ in range(n)]
+                await _send_async(conn, payload, self.config.socket_timeout)
+                return await _read_replies_async(conn, n, self.config.socket_timeout)
             except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
                 if conn is not None:
                     await conn.disconnect()

@@ -1,9 +1,12 @@
 """Precomputed vectors of ``FeatureService(precompute_online=True)``: one blob per entity, read with one GET.
 
-Vector format 1: ``u8 version | 8-byte service fingerprint | per view, in service order: u32 length | packed row``
-where each packed row uses the row codec over the service's projection of that view (length 0: no row). A marker
-value per service (``<fingerprint>:<built at, µs>``) records the last full build; reads check it in the same round
-trip and raise :class:`fsnb.errors.VectorsNotBuiltError` when it is missing or for another fingerprint.
+Vector format 1: ``u8 version | 8-byte service fingerprint | fixed part of each view's row | one JSON array``:
+each view contributes the fixed part of a packed row over the service's projection of it (header with its own
+event time, null bitmap, fixed-width values; all zeros when the entity has no row in that view), in service order,
+then the variable values of every view follow as one JSON array. N vectors decode with one ``np.frombuffer`` and
+one ``json.loads``. A marker value per service (``<fingerprint>:<built at, µs>``) records the last full build;
+reads fetch it in the same round trip and raise :class:`fsnb.errors.VectorsNotBuiltError` when it is missing or
+names another fingerprint.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from fsnb.definitions import FeatureService, FeatureView
 from fsnb.errors import RequestError, VectorsNotBuiltError
-from fsnb.online.codec import ROW_FORMAT_VERSION, RowCodec
+from fsnb.online.codec import ROW_FORMAT_VERSION, RowCodec, SegmentsCodec
 from fsnb.online.keys import hash_key_prefix, marker_key, vector_key_prefix
 from fsnb.online.writes import codec_for
 
@@ -27,7 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["VECTOR_FORMAT_VERSION", "build_vectors", "refresh_vectors", "vector_blobs"]
 
 VECTOR_FORMAT_VERSION = 1
-_U32 = struct.Struct("<I")
 _SID = struct.Struct("<I")
 
 
@@ -35,36 +37,48 @@ def _rebuild_hint(service: str) -> str:
     return f"run `fsnb materialize ...` or `store.build_vectors({service!r})` to rebuild them"
 
 
-def vector_blobs(plan: ReadPlan, raw: list[bytes | None], inv: Any) -> list[tuple[Any, list[bytes | None], Any]]:
-    """Split a GET reply (marker first, then one vector per unique entity) into per-view row lists."""
+def vector_head(fingerprint: str) -> bytes:
+    """The first bytes of every vector of a service with this fingerprint."""
+    return bytes([VECTOR_FORMAT_VERSION]) + bytes.fromhex(fingerprint)
+
+
+def vector_codec(codecs: Sequence[RowCodec]) -> SegmentsCodec:
+    return SegmentsCodec(codecs, header=9)
+
+
+def vector_keys(plan: ReadPlan, keys: list[bytes], checking: bool) -> list[bytes]:
+    """The keys to GET for a precomputed read: the marker first when it is due for a check, then the vectors."""
+    return [plan.vector.marker, *keys] if checking else keys  # type: ignore[union-attr]
+
+
+def vector_blobs(
+    plan: ReadPlan, raw: list[bytes | None], inv: Any, checking: bool, small: bool
+) -> list[tuple[Any, Any, Any]]:
+    """Decode a GET reply (the marker first when ``checking``, then one vector per unique entity) into per-view
+    columns; ``small`` picks the few-rows decoder."""
     vp = plan.vector
     assert vp is not None
-    marker = raw[0]
-    if marker is None:
-        raise VectorsNotBuiltError(f"precomputed vectors of feature service {vp.service!r} were never built; "
-                                   + _rebuild_hint(vp.service))
-    fp = marker.split(b":", 1)[0].decode()
-    if fp != vp.fingerprint:
-        raise VectorsNotBuiltError(
-            f"precomputed vectors of feature service {vp.service!r} were built for another version of its schema "
-            f"(fingerprint {fp}, now {vp.fingerprint}); " + _rebuild_hint(vp.service)
-        )
-    head = bytes([VECTOR_FORMAT_VERSION]) + bytes.fromhex(vp.fingerprint)
-    hl = len(head)
-    nseg = len(vp.views)
-    segs: list[list[bytes | None]] = [[] for _ in range(nseg)]
-    unpack = _U32.unpack_from
-    for b in raw[1:]:
-        if b is None or b[:hl] != head:  # no vector, or one left from another schema: NOT_FOUND
-            for s in segs:
-                s.append(None)
-            continue
-        pos = hl
-        for s in segs:
-            (ln,) = unpack(b, pos)
-            s.append(b[pos + 4 : pos + 4 + ln] if ln else None)
-            pos += 4 + ln
-    return [(view, segs[i], inv) for i, view in enumerate(vp.views)]
+    if checking:
+        marker = raw[0]
+        raw = raw[1:]
+        if marker is None:
+            raise VectorsNotBuiltError(
+                f"precomputed vectors of feature service {vp.service!r} were never built; "
+                + _rebuild_hint(vp.service)
+            )
+        fp = marker.split(b":", 1)[0].decode()
+        if fp != vp.fingerprint:
+            raise VectorsNotBuiltError(
+                f"precomputed vectors of feature service {vp.service!r} were built for another version of its "
+                f"schema (fingerprint {fp}, now {vp.fingerprint}); " + _rebuild_hint(vp.service)
+            )
+        vp.checked()
+    head = vp.head
+    size = 9 + vp.codec.width
+    # a vector left from another schema (an entity with no rows since the last build) reads as NOT_FOUND
+    bodies = [b if b is not None and b[:9] == head and len(b) > size else None for b in raw]
+    decoded = vp.codec.decode_py(bodies) if small else vp.codec.decode(bodies)
+    return [(view, d, inv) for view, d in zip(vp.views, decoded)]
 
 
 class _Build:
@@ -87,7 +101,8 @@ class _Build:
             for p, v, s, c in zip(service.projections, self.views, self.stored, self.proj)
         ]
         self.fields = tuple(v.name.encode() for v in self.views)
-        self.head = bytes([VECTOR_FORMAT_VERSION]) + bytes.fromhex(service.fingerprint())
+        self.head = vector_head(service.fingerprint())
+        self.codec = vector_codec(self.proj)
         self.hash_prefix = hash_key_prefix(snapshot.project)
         self.vector_prefix = vector_key_prefix(snapshot.project, service.name)
 
@@ -119,21 +134,15 @@ class _Build:
         [replies] = store.online.read_hashes([([hp + k for k in keys], self.fields)])
         per_view = [self.segments(i, [r[i] for r in replies]) for i in range(len(self.views))]
         out_keys, out_vals = [], []
-        pack = _U32.pack
         vp = self.vector_prefix
+        head = self.head
+        join = self.codec.join
         for j, k in enumerate(keys):
             segs = [pv[j] for pv in per_view]
             if all(s is None for s in segs):
                 continue
-            parts = [self.head]
-            for s in segs:
-                if s is None:
-                    parts.append(b"\x00\x00\x00\x00")
-                else:
-                    parts.append(pack(len(s)))
-                    parts.append(s)
             out_keys.append(vp + k)
-            out_vals.append(b"".join(parts))
+            out_vals.append(head + join(segs))
         if out_keys:
             store.online.write_values(out_keys, out_vals)
         return len(out_keys)

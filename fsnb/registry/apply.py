@@ -45,7 +45,7 @@ def apply(store: Store, objects: Definition | Iterable[Definition], prune: bool 
     registry = store.registry
     _, current = registry.current_specs()
     check_references(objs, current, prune=prune, project=store.project)  # fail fast, before reading sources
-    check_source_schemas(objs, store.config)
+    check_source_schemas(objs, store.config, offline=_open_offline(store))
 
     def validate(locked_current: dict[tuple[str, str], dict[str, Any]], _plan: ApplyPlan) -> None:
         check_references(objs, locked_current, prune=prune, project=store.project)
@@ -58,7 +58,7 @@ def plan(store: Store, objects: Definition | Iterable[Definition], prune: bool =
     objs = collect_objects(objects)
     version, current = store.registry.current_specs()
     check_references(objs, current, prune=prune, project=store.project)
-    check_source_schemas(objs, store.config)
+    check_source_schemas(objs, store.config, offline=_open_offline(store))
     desired = {(o.kind, o.name): o.to_dict() for o in objs}
     return diff_plan(store.project, current, desired, prune=prune, version=version)
 
@@ -179,18 +179,44 @@ def check_references(
 # --------------------------------------------------------------------------------------------- source schemas
 
 
-def check_source_schemas(objects: Sequence[Definition], config: Config) -> None:
-    """Check every applied feature view against the real schema of its source (read with DuckDB)."""
-    from fsnb.offline.sources import source_schema
+def _open_offline(store: Store) -> Any:
+    """The store's offline store if this process already opened it (it holds its database file)."""
+    return getattr(store, "_offline", None)
 
+
+def check_source_schemas(objects: Sequence[Definition], config: Config, *, offline: Any = None) -> None:
+    """Check every applied feature view against the real schema of its source (read with DuckDB).
+
+    ``offline``: an open ``OfflineStore``, used for tables of its own database (which this process has open).
+    """
+    views = [o for o in objects if isinstance(o, FeatureView)]
+    if not views:
+        return
+    from fsnb.offline.sources import schema_connection
+
+    con = schema_connection()
+    try:
+        _check_views(views, config, con, offline)
+    finally:
+        con.close()
+
+
+def _schema(src: DataSource, config: Config, con: Any, offline: Any) -> pa.Schema:
+    from fsnb.offline.sources import in_offline_database, source_relation, source_schema
+
+    if offline is not None and in_offline_database(src, config):
+        with offline.cursor(f"reading the schema of {src.name!r}") as cur:
+            return cur.sql(f"SELECT * FROM {source_relation(src, config)} AS src LIMIT 0").arrow().schema
+    return source_schema(src, config, connection=con)
+
+
+def _check_views(views: list[FeatureView], config: Config, con: Any, offline: Any) -> None:
     schemas: dict[str, pa.Schema | None] = {}
-    for view in objects:
-        if not isinstance(view, FeatureView):
-            continue
+    for view in views:
         src = view.source
         if src.name not in schemas:
             try:
-                schemas[src.name] = source_schema(src, config)
+                schemas[src.name] = _schema(src, config, con, offline)
             except OfflineStoreError as e:
                 batch = src.batch_source
                 if isinstance(src, PushSource) and isinstance(batch, ParquetSource) and _no_files(batch, config):

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from fsnb.config import redact_url
 from fsnb.definitions import DataSource, Entity, FeatureService, FeatureView, from_spec
-from fsnb.errors import ConcurrentApplyError, FsnbError, MaterializationError, RegistryError
+from fsnb.errors import ConcurrentApplyError, DefinitionError, FsnbError, MaterializationError, RegistryError
 from fsnb.registry.plan import ApplyPlan, PlanItem, diff_plan
 from fsnb.registry.snapshot import RegistrySnapshot
 
@@ -100,6 +100,16 @@ class Registry:
     def __repr__(self) -> str:
         return f"Registry({redact_url(self.url)!r}, project={self.project!r})"
 
+    def __getstate__(self) -> dict[str, Any]:  # pickled (spawned workers): settings only, reconnect on use
+        return {"url": self.url, "project": self.project, "cache_ttl_seconds": self.cache_ttl_seconds,
+                "max_apply_attempts": self.max_apply_attempts}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(  # type: ignore[misc]
+            state["url"], project=state["project"], cache_ttl_seconds=state["cache_ttl_seconds"],
+            max_apply_attempts=state["max_apply_attempts"],
+        )
+
     # ------------------------------------------------------------------------------------------- engine
 
     @property
@@ -165,8 +175,11 @@ class Registry:
             try:
                 metadata.create_all(engine, checkfirst=True)
                 return
-            except (exc.IntegrityError, exc.ProgrammingError, exc.OperationalError):
-                if attempt == 4:  # another process creating the same tables at the same moment
+            except (exc.IntegrityError, exc.ProgrammingError, exc.OperationalError) as e:
+                # another process creating the same tables at the same moment: check again; anything else raises
+                text = str(e.orig or e).lower()
+                racing = isinstance(e, exc.IntegrityError) or "already exists" in text or "locked" in text
+                if not racing or attempt == 4:
                     raise
                 time.sleep(0.05 * (attempt + 1))
 
@@ -319,7 +332,9 @@ class Registry:
             try:
                 with self._errors("apply definitions"):
                     plan = self._apply_once(desired, prune=prune, validate=validate)
-                self.refresh()
+                snap = self._snapshot
+                if plan.has_changes or snap is None or snap.version != plan.version_after:
+                    self.refresh()
                 return plan
             except RegistryError as e:
                 cause = e.__cause__
@@ -437,7 +452,7 @@ def _desired(objects: Sequence[Definition]) -> Specs:
         key = (o.kind, o.name)
         spec = o.to_dict()
         if key in out and out[key] != spec:
-            raise RegistryError(f"two different {o.kind} definitions named {o.name!r} in one apply")
+            raise DefinitionError(f"two different {o.kind} definitions are named {o.name!r} in one apply")
         out[key] = spec
     return out
 

@@ -282,20 +282,26 @@ class FeatureServer:
         m = self.metrics
         m.online_read.observe(time.perf_counter() - t0)
         m.entity_count.observe(rows)
-        self._count_statuses(target, full, response)
+        columns = wire.response_columns(response)
+        self._count_statuses(target, full, response, columns)
         accept = headers.get(b"accept", b"")
         if b"arrow" in accept:
-            return _Response(200, wire.encode_arrow(response), wire.ARROW_CONTENT_TYPE.encode())
-        return _Response(200, wire.encode_json(response))
+            return _Response(200, wire.encode_arrow(response, columns), wire.ARROW_CONTENT_TYPE.encode())
+        return _Response(200, wire.encode_json(response, columns))
 
-    def _count_statuses(self, target: Any, full: bool, response: Any) -> None:
+    def _count_statuses(self, target: Any, full: bool, response: Any, columns: wire.ColumnList) -> None:
         key = (target if isinstance(target, str) else tuple(target), full)
         views = self._views.get(key)
         if views is None:
             views = self._views[key] = self._column_views(target, response)
         counts: dict[tuple[str, str], int] = {}
-        for view, (_, _, statuses, _) in zip(views, response.iter_columns()):
+        for view, column in zip(views, columns):
             if view is None:
+                continue
+            statuses = column[3]
+            if len(statuses) == 1:
+                k = (view, statuses[0])
+                counts[k] = counts.get(k, 0) + 1
                 continue
             for status, n in Counter(statuses).items():
                 counts[(view, status)] = counts.get((view, status), 0) + n
@@ -322,8 +328,12 @@ class FeatureServer:
         mode = _PUSH_MODES.get(str(to).lower())
         if mode is None:
             raise E.RequestError(f'"to" must be one of {sorted(_PUSH_MODES)}, got {to!r}')
-        source = self.store.snapshot().get_data_source(name)
+        snapshot = self.store.snapshot()
+        source = snapshot.get_data_source(name)
         frame = _frame(doc.get("df"), [source.timestamp_field, source.created_timestamp_column])
+        for view in snapshot.feature_views.values():
+            if view.source.name == name:
+                _conform(frame, view)
         from fsnb.push import push
 
         rows = await asyncio.to_thread(push, self.store, name, frame, to=mode)
@@ -336,6 +346,7 @@ class FeatureServer:
             raise E.RequestError('"feature_view_name" must name a feature view')
         view = self.store.snapshot().get_feature_view(name)
         frame = _frame(doc.get("df"), [view.source.timestamp_field, view.source.created_timestamp_column])
+        _conform(frame, view)
         from fsnb.serving.api import write_to_online_store
 
         rows = await asyncio.to_thread(write_to_online_store, self.store, name, frame)
@@ -421,6 +432,23 @@ def _frame(df: Any, timestamp_columns: list[str | None]) -> Any:
             except (ValueError, TypeError) as exc:
                 raise E.DataValidationError(f"column {col!r}: not timestamps ({exc})") from None
     return frame
+
+
+_NUMERIC_CASTS = {"int32": "Int32", "int64": "Int64", "float32": "float32", "float64": "float64", "bool": "boolean"}
+
+
+def _conform(frame: Any, view: Any) -> None:
+    """Give JSON-born columns the view's declared widths (JSON has one integer and one float type)."""
+    for f in view.schema:
+        target = _NUMERIC_CASTS.get(f.dtype.name)
+        if target is None or f.name not in frame.columns or str(frame[f.name].dtype) == target:
+            continue
+        try:
+            frame[f.name] = frame[f.name].astype(target)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise E.DataValidationError(
+                f"column {f.name!r} of feature view {view.name!r} does not fit {f.dtype.name}: {exc}"
+            ) from None
 
 
 def _count(result: Any, frame: Any) -> int:

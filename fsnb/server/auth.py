@@ -76,4 +76,7 @@ def build_auth(config: AuthConfig) -> TokenAuth | None:
     """The authenticator for ``config``, or None for ``no_auth`` (then the request path does no auth work)."""
     if config.type == "no_auth":
         return None
-    return TokenAuth(config.tokens)
+    from fsnb.config import _interpolate
+
+    # Token names may be ``${VAR}`` references; expand them here too in case the loader left mapping keys alone.
+    return TokenAuth({_interpolate(t, "feature_server.auth.tokens"): s for t, s in config.tokens.items()})

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import glob
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -122,17 +123,18 @@ def serve(config: Config, options: ServeOptions | None = None) -> None:
         "bind": [bind],
         "workers": workers,
         "worker_class": f"{__name__}.FsnbUvicornWorker",
-        "keepalive": pick(o.keep_alive, fs.keep_alive),
+        "keepalive": max(1, math.ceil(pick(o.keep_alive, fs.keep_alive))),
         "max_requests": pick(o.max_requests, fs.max_requests),
         "max_requests_jitter": pick(o.max_requests_jitter, fs.max_requests_jitter),
         "worker_connections": pick(o.worker_connections, fs.worker_connections),
-        "graceful_timeout": o.graceful_timeout,
+        "graceful_timeout": max(1, math.ceil(o.graceful_timeout)),
         "timeout": 60,
         "loglevel": o.log_level,
         "accesslog": "-" if o.access_log else None,
         "proc_name": f"fsnb-serve[{config.project}]",
         "child_exit": _child_exit,
         "preload_app": False,
+        "control_socket_disable": True,  # one per user by default: would clash between servers
     }
     if tls_key:
         gunicorn_options.update(keyfile=tls_key, certfile=tls_cert)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -47,11 +47,61 @@ ColumnList = list[tuple[str, "str | None", list[Any], list[str], list["datetime 
 Columns = tuple[ColumnList, int]
 
 
-def response_columns(response: Any) -> Iterator[tuple[str, str | None, list[Any], list[str], list[Any]]]:
-    """Columns of an ``OnlineResponse`` with their dtype names (when the response knows them)."""
+def response_columns(response: Any) -> ColumnList:
+    """Columns of an ``OnlineResponse`` with their dtype names, in one pass.
+
+    Uses the response's columnar internals when they are there (per-view statuses and timestamps are derived once
+    and shared by that view's columns), else its public ``iter_columns()``.
+    """
+    try:
+        n = response._n
+        names = response._names
+        dtypes = response._dtypes
+        valid = response._valid
+        col_view = response._col_view
+        view_status = response._view_status
+        view_ts = response._view_ts
+        py_values = response._py_values
+    except AttributeError:
+        return _public_columns(response)
+    from fsnb.online.codec import from_micros
+    from fsnb.serving.response import NOT_FOUND, NULL_VALUE, PRESENT, STATUS_NAMES
+
+    per_view: dict[int, tuple[list[int], list[str], list[Any]]] = {}
+    keys_status = ["PRESENT"] * n
+    keys_ts: list[Any] = [None] * n
+    out: ColumnList = []
+    for i, name in enumerate(names):
+        v = col_view[i]
+        if v < 0:
+            out.append((name, dtypes[i].name, py_values(i), keys_status, keys_ts))
+            continue
+        shared = per_view.get(v)
+        if shared is None:
+            codes = view_status[v].tolist()
+            ts = [None if c == NOT_FOUND else from_micros(t) for t, c in zip(view_ts[v].tolist(), codes)]
+            shared = per_view[v] = (codes, [STATUS_NAMES[c] for c in codes], ts)
+        codes, statuses, ts = shared
+        ok = valid[i]
+        if ok is not None and not ok.all():
+            statuses = [
+                STATUS_NAMES[NULL_VALUE] if (c == PRESENT and not k) else STATUS_NAMES[c]
+                for c, k in zip(codes, ok.tolist())
+            ]
+        out.append((name, dtypes[i].name, py_values(i), statuses, ts))
+    return out
+
+
+def _public_columns(response: Any) -> ColumnList:
     dtypes = _dtype_names(response)
-    for i, (name, values, statuses, timestamps) in enumerate(response.iter_columns()):
-        yield name, (dtypes[i] if dtypes is not None else None), values, statuses, timestamps
+    return [
+        (name, (dtypes[i] if dtypes is not None else None), values, statuses, timestamps)
+        for i, (name, values, statuses, timestamps) in enumerate(response.iter_columns())
+    ]
+
+
+def join_key_count(response: Any) -> int:
+    return len(getattr(response, "join_keys", ()))
 
 
 def _dtype_names(response: Any) -> list[str | None] | None:
@@ -94,21 +144,18 @@ def _iso(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def encode_json(response: Any) -> bytes:
-    """Feast-shaped JSON of ``response`` (orjson, straight from the columns)."""
+def encode_json(response: Any, columns: ColumnList | None = None) -> bytes:
+    """Feast-shaped JSON of ``response`` (orjson, straight from the columns; pass ``columns`` if already taken)."""
     import orjson
 
-    names: list[str] = []
-    dtypes: list[str | None] = []
-    results: list[dict[str, Any]] = []
-    for name, dtype, values, statuses, timestamps in response_columns(response):
-        names.append(name)
-        dtypes.append(dtype)
-        results.append({"values": values, "statuses": statuses, "event_timestamps": timestamps})
+    cols = response_columns(response) if columns is None else columns
+    names = [c[0] for c in cols]
+    dtypes = [c[1] for c in cols]
+    results = [{"values": c[2], "statuses": c[3], "event_timestamps": c[4]} for c in cols]
     metadata: dict[str, Any] = {"feature_names": names}
     if any(d is not None for d in dtypes):
         metadata["dtypes"] = dtypes
-    metadata["join_keys"] = len(getattr(response, "join_keys", ()))
+    metadata["join_keys"] = join_key_count(response)
     return orjson.dumps(
         {"metadata": metadata, "results": results},
         option=orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC | orjson.OPT_SERIALIZE_NUMPY,
@@ -156,7 +203,7 @@ def _loads(body: bytes) -> Any:
 _STATUS_VOCAB = ("PRESENT", "NOT_FOUND", "NULL_VALUE", "OUTSIDE_MAX_AGE")
 
 
-def encode_arrow(response: Any) -> bytes:
+def encode_arrow(response: Any, columns: ColumnList | None = None) -> bytes:
     """One Arrow IPC stream holding values (their real type), statuses and event timestamps per column."""
     import pyarrow as pa
 
@@ -169,7 +216,8 @@ def encode_arrow(response: Any) -> bytes:
     ts_type = pa.timestamp("us", tz="UTC")
     vocab = pa.array(_STATUS_VOCAB, pa.string())
     codes = {s: i for i, s in enumerate(_STATUS_VOCAB)}
-    for i, (name, dtype, values, statuses, timestamps) in enumerate(response_columns(response)):
+    cols = response_columns(response) if columns is None else columns
+    for i, (name, dtype, values, statuses, timestamps) in enumerate(cols):
         names.append(name)
         dtypes.append(dtype)
         arrow_type = parse_dtype(dtype).to_arrow() if dtype else None
@@ -183,7 +231,7 @@ def encode_arrow(response: Any) -> bytes:
         t = pa.array(timestamps, type=ts_type)
         arrays += [v, s, t]
         fields += [pa.field(f"v{i}", v.type), pa.field(f"s{i}", s.type), pa.field(f"t{i}", ts_type)]
-    keys = len(getattr(response, "join_keys", ()))
+    keys = join_key_count(response)
     meta = {b"fsnb": json.dumps({"feature_names": names, "dtypes": dtypes, "join_keys": keys}).encode()}
     schema = pa.schema(fields, metadata=meta)
     batch = pa.RecordBatch.from_arrays(arrays, schema=schema)

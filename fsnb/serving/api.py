@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from fsnb.errors import EmptyRequestError, ExtraJoinKeyError, MissingJoinKeyError, RequestError
+from fsnb.online.codec import DecodedRows
 from fsnb.online.keys import encode_prefixed_keys
+from fsnb.online.vectors import vector_blobs, vector_keys
 from fsnb.serving.plan import ReadPlan, ViewRead, cached_plan
 from fsnb.serving.response import NOT_FOUND, OUTSIDE_MAX_AGE, PRESENT, OnlineResponse
 
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = ["entity_columns", "get_online_features", "get_online_features_async", "write_to_online_store"]
 
 _clock = time.perf_counter_ns
+#: up to this many unique entities, rows decode into Python lists (numpy's per-call cost dominates below it)
+SMALL_BATCH = 4
 
 
 def entity_columns(entity_rows: Any) -> tuple[tuple[str, ...], list[Any], int]:
@@ -115,7 +119,7 @@ def _encode(plan: ReadPlan, cols: list[Any], n: int) -> _Keys:
 
 def _decode_view(
     view: ViewRead,
-    blobs: list[bytes | None],
+    d: DecodedRows,
     inv: Any,
     now_us: int,
     values: list[Any],
@@ -126,7 +130,6 @@ def _decode_view(
 ) -> None:
     import numpy as np
 
-    d = view.codec.decode(blobs)
     found = d.found
     status = np.where(found, PRESENT, NOT_FOUND).astype(np.uint8)
     stale = None
@@ -158,8 +161,47 @@ def _decode_view(
         col_view[col] = vi
 
 
+def _view_py(
+    view: ViewRead,
+    rows: list[tuple[int, list[Any]] | None],
+    inv: Any,
+    now_us: int,
+    values: list[Any],
+    valid: list[Any],
+    col_view: list[int],
+    view_status: list[Any],
+    view_ts: list[Any],
+) -> None:
+    """The few-rows twin of :func:`_decode_view`: Python lists, no numpy per value."""
+    import numpy as np
+
+    cutoff = now_us - view.ttl_us if view.ttl_us else None
+    if inv is not None:
+        rows = [rows[j] for j in inv.tolist()]
+    status = []
+    ts = []
+    for r in rows:
+        if r is None:
+            status.append(NOT_FOUND)
+            ts.append(0)
+        else:
+            status.append(OUTSIDE_MAX_AGE if cutoff is not None and r[0] < cutoff else PRESENT)
+            ts.append(r[0])
+    vi = len(view_status)
+    view_status.append(np.array(status, dtype=np.uint8))
+    view_ts.append(np.array(ts, dtype=np.int64))
+    if all(s == PRESENT for s in status):
+        for col, fi in view.outputs:
+            values[col] = [r[1][fi] for r in rows]  # type: ignore[index]
+            col_view[col] = vi
+    else:
+        for col, fi in view.outputs:
+            values[col] = [r[1][fi] if s == PRESENT else None for r, s in zip(rows, status)]  # type: ignore[index]
+            col_view[col] = vi
+
+
 def _response(
-    plan: ReadPlan, keys: _Keys, per_view_blobs: list[tuple[ViewRead, list[bytes | None], Any]]
+    plan: ReadPlan, keys: _Keys, per_view: list[tuple[ViewRead, Any, Any]]
 ) -> OnlineResponse:
     ncols = len(plan.columns)
     values: list[Any] = [None] * ncols
@@ -169,8 +211,11 @@ def _response(
     view_ts: list[Any] = []
     values[: plan.n_keys] = keys.cols
     now_us = time.time_ns() // 1000
-    for view, blobs, inv in per_view_blobs:
-        _decode_view(view, blobs, inv, now_us, values, valid, col_view, view_status, view_ts)
+    for view, decoded, inv in per_view:
+        if type(decoded) is list:
+            _view_py(view, decoded, inv, now_us, values, valid, col_view, view_status, view_ts)
+        else:
+            _decode_view(view, decoded, inv, now_us, values, valid, col_view, view_status, view_ts)
     return OnlineResponse(
         plan.columns, plan.dtypes, plan.n_keys, keys.n, values, valid, col_view, view_status, view_ts
     )
@@ -179,13 +224,16 @@ def _response(
 def _hash_blobs(plan: ReadPlan, keys: _Keys, replies: list[list[list[bytes | None]]]) -> list[Any]:
     out = []
     for group, rows, inv in zip(plan.groups, replies, keys.inverse):
-        if len(group.views) == 1:
-            out.append((group.views[0], [r[0] for r in rows], inv))
-            continue
+        small = len(rows) <= SMALL_BATCH
         for view in group.views:
             s = view.slot
-            out.append((view, [r[s] for r in rows], inv))
+            blobs = [r[s] for r in rows]
+            out.append((view, view.codec.decode_py(blobs) if small else view.codec.decode(blobs), inv))
     return out
+
+
+def _small(raw: list[Any]) -> bool:
+    return len(raw) <= SMALL_BATCH + 1
 
 
 def _prepare(
@@ -219,10 +267,9 @@ def get_online_features(
     plan, keys = _prepare(store, features, entity_rows, full_feature_names, precomputed)
     online = store.online
     if plan.vector is not None:
-        from fsnb.online.vectors import vector_blobs
-
-        raw = online.read_values([plan.vector.marker, *keys.unique[0]])
-        return _response(plan, keys, vector_blobs(plan, raw, keys.inverse[0]))
+        checking = plan.vector.check_due()
+        raw = online.read_values(vector_keys(plan, keys.unique[0], checking))
+        return _response(plan, keys, vector_blobs(plan, raw, keys.inverse[0], checking, _small(raw)))
     replies = online.read_hashes([(u, g.fields) for u, g in zip(keys.unique, plan.groups)])
     return _response(plan, keys, _hash_blobs(plan, keys, replies))
 
@@ -243,22 +290,22 @@ def _timed(
     t2 = _clock()
     online = store.online
     if plan.vector is not None:
-        from fsnb.online.vectors import vector_blobs
-
-        raw = online.read_values([plan.vector.marker, *keys.unique[0]])
+        checking = plan.vector.check_due()
+        raw = online.read_values(vector_keys(plan, keys.unique[0], checking))
         t3 = _clock()
-        blobs = vector_blobs(plan, raw, keys.inverse[0])
+        blobs = vector_blobs(plan, raw, keys.inverse[0], checking, _small(raw))
     else:
         replies = online.read_hashes([(u, g.fields) for u, g in zip(keys.unique, plan.groups)])
         t3 = _clock()
         blobs = _hash_blobs(plan, keys, replies)
-    response = _response(plan, keys, blobs)
     t4 = _clock()
+    response = _response(plan, keys, blobs)
+    t5 = _clock()
     stages["plan"] = t1 - t0
     stages["encode_keys"] = t2 - t1
     stages["round_trip"] = t3 - t2
     stages["decode"] = t4 - t3
-    stages["assemble"] = 0  # columns are assembled while decoding; to_df()/to_dict() are timed by the caller
+    stages["assemble"] = t5 - t4  # statuses, TTLs, duplicates; to_df()/to_dict() are the caller's to time
     return response
 
 
@@ -281,11 +328,10 @@ async def get_online_features_async(
     t1 = _clock() if _stages is not None else 0
     online = store.online
     if plan.vector is not None:
-        from fsnb.online.vectors import vector_blobs
-
-        raw = await online.read_values_async([plan.vector.marker, *keys.unique[0]])
+        checking = plan.vector.check_due()
+        raw = await online.read_values_async(vector_keys(plan, keys.unique[0], checking))
         t2 = _clock() if _stages is not None else 0
-        response = _response(plan, keys, vector_blobs(plan, raw, keys.inverse[0]))
+        response = _response(plan, keys, vector_blobs(plan, raw, keys.inverse[0], checking, _small(raw)))
     else:
         replies = await online.read_hashes_async([(u, g.fields) for u, g in zip(keys.unique, plan.groups)])
         t2 = _clock() if _stages is not None else 0

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -61,15 +62,30 @@ class KeyGroup:
 class VectorPlan:
     """How a precompute_online service's vectors are found and split into per-view segments."""
 
-    __slots__ = ("fingerprint", "marker", "prefix", "service", "views")
+    __slots__ = ("checked_at", "codec", "fingerprint", "head", "marker", "prefix", "service", "views")
+
+    #: seconds between two checks of the build marker (each rides along a read's round trip)
+    RECHECK_SECONDS = 1.0
 
     def __init__(self, service: str, fingerprint: str, prefix: bytes, marker: bytes, views: list[ViewRead]) -> None:
+        from fsnb.online.vectors import vector_codec, vector_head
+
         self.service = service
         self.fingerprint = fingerprint
         self.prefix = prefix
         self.marker = marker
         #: one ViewRead per segment, in service order; codecs over the projection's fields
         self.views = views
+        self.head = vector_head(fingerprint)
+        self.codec = vector_codec([v.codec for v in views])
+        self.checked_at = -1e18
+
+    def check_due(self) -> bool:
+        """Whether this read should fetch the build marker too (never checked, or not for RECHECK_SECONDS)."""
+        return time.monotonic() - self.checked_at > self.RECHECK_SECONDS
+
+    def checked(self) -> None:
+        self.checked_at = time.monotonic()
 
 
 class ReadPlan:

@@ -101,7 +101,7 @@ class OnlineResponse:
         vals = self._values[i]
         valid = self._valid[i]
         if isinstance(vals, list):
-            return vals if valid is None else [v if ok else None for v, ok in zip(vals, valid.tolist())]
+            return list(vals) if valid is None else [v if ok else None for v, ok in zip(vals, valid.tolist())]
         out = vals.tolist()
         name = self._dtypes[i].name
         if valid is not None and not valid.all():
@@ -121,8 +121,8 @@ class OnlineResponse:
             return np.full(self._n, PRESENT, dtype=np.uint8)
         rows = self._view_status[v]
         valid = self._valid[i]
-        if valid is None:
-            return rows  # type: ignore[no-any-return]
+        if valid is None:  # values held as a list with None for every missing value
+            valid = np.array([x is not None for x in self._values[i]], dtype=bool)
         out = rows.copy()
         out[(rows == PRESENT) & ~valid] = NULL_VALUE
         return out  # type: ignore[no-any-return]
@@ -158,52 +158,52 @@ class OnlineResponse:
         return {n: self._py_values(i) for i, n in enumerate(self._names)}
 
     def _pandas_array(self, i: int) -> Any:
+        """Column ``i`` as the pandas array of its declared dtype (fresh memory, never a view of a reply)."""
         import numpy as np
         import pandas as pd
 
         dtype = self._dtypes[i]
         name = dtype.name
         vals = self._values[i]
+        npt = _FIXED_NP.get(name)
+        if npt is None:
+            py = self._py_values(i)
+            if name == "string":
+                return _string_array(py, _pd_dtype(dtype))
+            out = np.empty(len(py), dtype=object)
+            out[:] = py
+            return out
         valid = self._valid[i]
-        if isinstance(vals, list) and name in ("int32", "int64", "float32", "float64", "bool", "unix_timestamp"):
-            py = vals if valid is None else [v if ok else None for v, ok in zip(vals, valid.tolist())]
-            mask = np.fromiter((v is None for v in py), dtype=bool, count=len(py))
-            fill: Any = 0
+        if isinstance(vals, list):  # few-rows results: Python values, None where missing
+            if valid is not None:
+                vals = [v if ok else None for v, ok in zip(vals, valid.tolist())]
+            missing = None
+            if None in vals:
+                missing = np.array([v is None for v in vals], dtype=bool)
+                vals = [0 if v is None else v for v in vals]
             if name == "unix_timestamp":
-                py = [None if v is None else to_micros(v) for v in py]
-            vals = np.array([fill if v is None else v for v in py], dtype=_np_of(name))
-            valid = ~mask if mask.any() else None
+                vals = [to_micros(v) for v in vals]
+            arr = np.array(vals, dtype=npt)
+        else:
+            arr = np.array(vals, dtype=npt)
+            missing = None if valid is None else ~valid
         if name in _INT_NP:
-            arr = np.ascontiguousarray(vals, dtype=_INT_NP[name])
-            mask = np.zeros(len(arr), dtype=bool) if valid is None else ~valid
-            return pd.arrays.IntegerArray(arr, mask)
-        if name in ("float32", "float64"):
-            arr = np.array(vals, dtype=name)
-            if valid is not None:
-                arr[~valid] = np.nan
-            return arr
+            return pd.arrays.IntegerArray(arr, missing if missing is not None else np.zeros(len(arr), dtype=bool))
         if name == "bool":
-            arr = np.ascontiguousarray(vals, dtype=bool)
-            mask = np.zeros(len(arr), dtype=bool) if valid is None else ~valid
-            return pd.arrays.BooleanArray(arr, mask)
+            return pd.arrays.BooleanArray(arr, missing if missing is not None else np.zeros(len(arr), dtype=bool))
         if name == "unix_timestamp":
-            arr = np.array(vals, dtype=np.int64)
-            if valid is not None:
-                arr[~valid] = np.iinfo(np.int64).min
-            return pd.array(arr.view("M8[us]")).tz_localize("UTC")
-        py = self._py_values(i)
-        if name == "string":
-            return pd.array(py, dtype=_pd_dtype(dtype))
-        out = np.empty(len(py), dtype=object)
-        out[:] = py
-        return out
+            if missing is not None:
+                arr[missing] = np.iinfo(np.int64).min
+            return _datetime_array(arr)
+        if missing is not None:
+            arr[missing] = np.nan
+        return arr
 
     def to_df(self) -> pd.DataFrame:
         """A DataFrame with the declared dtypes (nullable ints stay ints), join keys first."""
-        import pandas as pd
 
         arrays = [self._pandas_array(i) for i in range(len(self._names))]
-        return pd.DataFrame(dict(zip(self._names, arrays)), copy=False)
+        return _frame(arrays, self._names, self._n)
 
     def to_arrow(self) -> pa.Table:
         """A pyarrow Table with the declared Arrow types."""
@@ -296,8 +296,57 @@ class OnlineResponse:
         )
 
 
-def _np_of(name: str) -> str:
-    return {"bool": "bool", "unix_timestamp": "int64"}.get(name, name)
+_columns_cache: dict[tuple[str, ...], Any] = {}
+_fast_frame: list[Any] = []
+
+
+def _frame(arrays: list[Any], names: Sequence[str], n: int) -> pd.DataFrame:
+    """A DataFrame from finished column arrays, built straight from a block manager (no per-column checks);
+    falls back to the public constructor if pandas' internals differ."""
+    import pandas as pd
+
+    key = tuple(names)
+    columns = _columns_cache.get(key)
+    if columns is None:
+        if len(_columns_cache) > 256:
+            _columns_cache.clear()
+        columns = _columns_cache[key] = pd.Index(list(names), dtype=object)
+    if not _fast_frame:
+        try:
+            from pandas.core.internals.managers import create_block_manager_from_column_arrays
+
+            _fast_frame.append(create_block_manager_from_column_arrays)
+        except ImportError:
+            _fast_frame.append(None)
+    make = _fast_frame[0]
+    if make is not None:
+        try:
+            mgr = make(arrays, [columns, pd.RangeIndex(n)], consolidate=False, refs=[None] * len(arrays))
+            return pd.DataFrame._from_mgr(mgr, mgr.axes)
+        except (TypeError, AttributeError, ValueError):
+            _fast_frame[0] = None
+    return pd.DataFrame(dict(zip(names, arrays)), copy=False)
+
+
+def _string_array(values: list[Any], dtype: Any) -> Any:
+    """A pandas string array of ``dtype``; pyarrow-backed ones are built straight from a pyarrow array."""
+    import pandas as pd
+
+    if getattr(dtype, "storage", None) == "pyarrow" and dtype.na_value is pd.NA:
+        import pyarrow as pa
+
+        return pd.arrays.ArrowStringArray(pa.array(values, type=pa.large_string()))
+    return pd.array(values, dtype=dtype)
+
+
+def _datetime_array(us: Any) -> Any:
+    """A ``datetime64[us, UTC]`` pandas array over int64 µs (NaT = int64 min)."""
+    import pandas as pd
+
+    try:
+        return pd.arrays.DatetimeArray._simple_new(us.view("M8[us]"), dtype=pd.DatetimeTZDtype("us", "UTC"))
+    except (AttributeError, TypeError):  # pandas internals moved: take the public road
+        return pd.array(us.view("M8[us]")).tz_localize("UTC")
 
 
 def _parse_ts(v: Any) -> Any:

@@ -85,6 +85,24 @@ def test_every_dtype_round_trips(store: fsnb.Store) -> None:
     assert table.column("i32").to_pylist() == [-7, None, 2**31 - 1]
 
 
+def test_few_rows_and_many_rows_decoders_agree(store: fsnb.Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fsnb.serving import api
+
+    write_view_table(store, all_types, all_types_table(ALL_TYPES_ROWS(), ago(minutes=5)),
+                     timestamp_column="event_timestamp")
+    write_profile(store, [(1, 30, "Porto", 1.5, ago(minutes=10)), (2, None, None, 2.5, ago(hours=2))])
+    rows = {"user_id": [1, 2, 3, 4, 2]}
+    results = []
+    for small in (0, 1000):
+        monkeypatch.setattr(api, "SMALL_BATCH", small)
+        results.append(store.get_online_features([*ALL_REFS, *PROFILE], rows))
+    a, b = results
+    assert a.to_dict() == b.to_dict()
+    assert a.statuses == b.statuses and a.event_timestamps == b.event_timestamps
+    pd.testing.assert_frame_equal(a.to_df(), b.to_df())
+    assert a.to_arrow().equals(b.to_arrow())
+
+
 def test_statuses_not_found_null_and_ttl(store: fsnb.Store) -> None:
     fresh, stale = ago(minutes=10), ago(hours=2)
     write_profile(store, [(1, 30, "Porto", 1.5, fresh), (2, None, None, 2.5, fresh), (3, 50, "Faro", 3.5, stale)])

@@ -9,7 +9,6 @@ from typing import Any
 import pandas as pd
 import pytest
 import redis
-import redis.asyncio
 
 import fsnb
 from fsnb import errors
@@ -32,24 +31,24 @@ def store(redis_url: str) -> Iterator[fsnb.Store]:
 
 
 class Counter:
-    """Counts packed sends (one per round trip) on every connection, sync and async."""
+    """Counts writes to Redis sockets (one per round trip), sync and async."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.sends = 0
         counter = self
         sync_send = redis.connection.AbstractConnection.send_packed_command
-        async_send = redis.asyncio.connection.AbstractConnection.send_packed_command
+        async_write = asyncio.StreamWriter.write
 
         def send(conn: Any, command: Any, check_health: bool = True) -> None:
             counter.sends += 1
             return sync_send(conn, command, check_health)
 
-        async def asend(conn: Any, command: Any, check_health: bool = True) -> None:
+        def awrite(writer: Any, data: Any) -> None:
             counter.sends += 1
-            return await async_send(conn, command, check_health)
+            return async_write(writer, data)
 
         monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", send)
-        monkeypatch.setattr(redis.asyncio.connection.AbstractConnection, "send_packed_command", asend)
+        monkeypatch.setattr(asyncio.StreamWriter, "write", awrite)
 
 
 def hmget_calls(url: str) -> int:

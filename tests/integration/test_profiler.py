@@ -106,11 +106,12 @@ def test_fsnb_bench_quick_prints_the_table_and_writes_json(store, tmp_path: Path
     out = tmp_path / "bench.json"
     rc = main(["bench", "--repo", str(store.config.repo_path), "--online-store", store.config.online_store.url,
                "--quick", "--modes", "direct", "precomputed", "--batch-sizes", "1", "10", "--duration", "0.2",
-               "--no-progress", "--json", str(out)])
+               "--no-progress", "--json", str(out), "--parity", "50"])
     printed = capsys.readouterr().out
     assert rc == 0, printed
     assert printed.splitlines()[0].split()[:4] == ["mode", "batch", "p50", "p95"]
     assert "precomputed" in printed and "direct" in printed
+    assert "training-to-serving parity: 100.00% match over 50 entities (direct, precomputed)" in printed
     report = LatencyReport.from_json(out.read_text())
     assert {(c.mode, c.batch) for c in report.cases} == {("direct", 1), ("direct", 10), ("precomputed", 1),
                                                           ("precomputed", 10)}

@@ -75,6 +75,23 @@ def test_projects_are_isolated(repo: Path, postgres_url: str) -> None:
     b.close()
 
 
+def test_cli_pointed_at_postgres_with_fsnb_registry(tmp_path: Path, postgres_url: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.unit.test_cli import write_repo
+
+    repo = write_repo(tmp_path / "repo")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("FSNB_")}, "FSNB_REGISTRY": postgres_url}
+    cmd = [sys.executable, "-m", "fsnb.cli", "apply"]
+    done = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert not (repo / ".fsnb" / "registry.db").exists()
+    snap = Registry(postgres_url, project="clitest").refresh()
+    assert set(snap.feature_views) == {"transaction_stats"} and snap.version == 1
+
+
 # ------------------------------------------------------------------------------------------------ concurrency
 
 ROUNDS = 12

@@ -105,12 +105,26 @@ def test_precomputed_equals_regular(store: fsnb.Store, service: str, full: bool)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ids=st.lists(st.integers(min_value=-2, max_value=45), min_size=1, max_size=30))
-def test_precomputed_equals_regular_on_random_entity_sets(store: fsnb.Store, ids: list[int]) -> None:
+@given(
+    ids=st.lists(st.integers(min_value=-2, max_value=45), min_size=1, max_size=30),
+    small=st.sampled_from([(0, 1000), (1000, 0), (4, 4)]),
+)
+def test_precomputed_equals_regular_on_random_entity_sets(
+    store: fsnb.Store, ids: list[int], small: tuple[int, int]
+) -> None:
+    """Equal results, whichever decoder (few-rows lists or numpy columns) each path takes."""
+    from fsnb.serving import api
+
     if store.online.read_values([b"fsnb:t:vm:user_service"])[0] is None:
         store.build_vectors("user_service", progress=False)
-    pre = store.get_online_features(user_service, [{"user_id": i} for i in ids])
-    reg = store.get_online_features(user_service, [{"user_id": i} for i in ids], precomputed=False)
+    rows = [{"user_id": i} for i in ids]
+    try:
+        api.SMALL_BATCH = small[0]
+        pre = store.get_online_features(user_service, rows)
+        api.SMALL_BATCH = small[1]
+        reg = store.get_online_features(user_service, rows, precomputed=False)
+    finally:
+        api.SMALL_BATCH = 4
     same(pre, reg)
 
 

@@ -84,6 +84,9 @@ def test_report_puts_worst_features_first_and_assert_ok_fails() -> None:
     with pytest.raises(AssertionError):  # ParityError is an AssertionError too
         r.assert_ok(min_match_rate=0.9)
     r.assert_ok(min_match_rate=0.8)
+    text = r.to_text()
+    assert text.startswith("training-to-serving parity: 85.00% match over 10 entities (direct)")
+    assert "transaction_stats:txn_count_7d [direct]  value differs (3)" in text
     page = r._repr_html_()
     assert page.index("txn_count_7d") < page.index("customer_demographics:age")
     assert VECTOR_DISAGREES not in page

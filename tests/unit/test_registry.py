@@ -300,6 +300,32 @@ def test_push_source_without_batch_data_yet_is_accepted(store: fsnb.Store) -> No
     assert store.get_data_source("txn_push") == push
 
 
+def test_table_of_the_offline_database_checked_while_the_offline_store_is_open(repo: Path) -> None:
+    import dataclasses
+
+    import duckdb
+
+    from fsnb.config import OfflineStoreConfig
+
+    db = repo / "offline.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE pushed AS SELECT 1::BIGINT AS customer_id, now() AS event_timestamp, 2.5 AS score")
+    con.close()
+    base = make_store(repo).config
+    config = dataclasses.replace(base, offline_store=OfflineStoreConfig(database=str(db)))
+    d = definitions()
+    view = fsnb.FeatureView("pushed_view", entities=[d["customer"]], schema=[fsnb.Field("score", fsnb.Float64)],
+                            source=fsnb.DuckDBSource(table="pushed"))
+    bad = fsnb.FeatureView("bad_view", entities=[d["customer"]], schema=[fsnb.Field("nope", fsnb.Float64)],
+                           source=fsnb.DuckDBSource(table="pushed"))
+    with fsnb.Store(config=config) as store:
+        assert store.plan([d["customer"], view]).has_changes  # read through a short-lived connection
+        store.offline.connection  # noqa: B018 - the offline store now holds the database file
+        store.apply([d["customer"], view])
+        with pytest.raises(SchemaMismatchError, match="'nope'"):
+            store.apply([bad])
+
+
 # ------------------------------------------------------------------------------------------------ cache
 
 
@@ -400,6 +426,16 @@ def test_registry_works_in_a_forked_child(store: fsnb.Store) -> None:
     proc.join(30)
     assert proc.exitcode == 0 and queue.get(timeout=5) == 1
     assert reg.version() == 1 and reg.snapshot().version == 1
+
+
+def test_registry_pickles_as_settings(store: fsnb.Store) -> None:
+    import pickle
+
+    store.apply(all_of(definitions()))
+    clone = pickle.loads(pickle.dumps(store.registry))
+    assert clone.url == store.registry.url and clone.project == "bank"
+    assert clone.snapshot().get_feature_view("transaction_stats") == definitions()["view"]
+    clone.close()
 
 
 def test_sqlite_path_urls_and_missing_folders(tmp_path: Path) -> None:
