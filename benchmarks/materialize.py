@@ -16,6 +16,7 @@ import json
 import os
 import resource
 import runpy
+import signal
 import statistics
 import subprocess
 import sys
@@ -86,6 +87,7 @@ def main() -> int:
         return 0
     customers = args.customers or (20_000 if args.quick else 1_000_000)
     repeat = args.repeat or (1 if args.quick else 3)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop our redis-server on kill, too
     import redis
 
     from tests.servers import RedisServer

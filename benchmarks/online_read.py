@@ -32,9 +32,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import fsnb  # noqa: E402
-from fsnb.config import Config, OnlineStoreConfig  # noqa: E402
-from fsnb.registry.snapshot import RegistrySnapshot  # noqa: E402
+import fsnb
+from fsnb.config import Config, OnlineStoreConfig
+from fsnb.registry.snapshot import RegistrySnapshot
 
 SERVICE = "realtime_scoring"
 VIEWS = ["customer_demographics", "transaction_stats", "behavior_profile"]
@@ -87,7 +87,7 @@ def load_banking(workdir: str, customers: int, url: str) -> fsnb.Store:
         table = table.sort_by([("customer_id", "ascending"), ("event_timestamp", "ascending"),
                                ("created", "ascending")])
         ids = table.column("customer_id")
-        last = pc.not_equal(ids.slice(0, len(ids) - 1), ids.slice(1)).to_pylist() + [True]
+        last = [*pc.not_equal(ids.slice(0, len(ids) - 1), ids.slice(1)).to_pylist(), True]
         table = table.filter(last)
         write_view_table(store, view, table, timestamp_column="event_timestamp")
     build_vectors(store, SERVICE, progress=False)
@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=None)
     p.add_argument("--calls", type=int, default=None)
     p.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after set-up (off by default)")
+    p.add_argument("--uvloop", action="store_true", help="run the async cases on uvloop instead of asyncio")
     args = p.parse_args(argv)
     customers = args.customers or (2000 if args.quick else 10_000)
     warmup = args.warmup if args.warmup is not None else (10 if args.quick else 50)
@@ -154,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         store = load_banking(workdir, customers, url)
         print(f"loaded {customers} customers x 3 views + vectors in {time.perf_counter() - t0:.1f} s "
-              f"(redis {url}, {os.cpu_count()} cores, gc.freeze={args.gc_freeze})")
+              f"(redis {url}, {os.cpu_count()} cores, gc.freeze={args.gc_freeze}, "
+              f"loop={'uvloop' if args.uvloop else 'asyncio'}); {warmup} warm-up + {calls} timed calls per case")
         snap = store.snapshot()
         key_field = snap.get_feature_view(VIEWS[0]).entity_columns[0]
         hprefix = hash_key_prefix("bench")
@@ -178,7 +180,21 @@ def main(argv: list[str] | None = None) -> int:
         def rows(ids: list[int]) -> list[dict[str, int]]:
             return [{"customer_id": i} for i in ids]
 
-        loop = asyncio.new_event_loop()
+        if args.uvloop:
+            import uvloop
+
+            loop = uvloop.new_event_loop()
+        else:
+            loop = asyncio.new_event_loop()
+        import redis.asyncio
+
+        aclient = redis.asyncio.Redis.from_url(url)
+
+        async def floor_async(ids: list[int]) -> None:
+            pipe = aclient.pipeline(transaction=False)
+            for k in encode_entity_keys([key_field], [ids]):
+                pipe.hmget(hprefix + k, fields)
+            await pipe.execute()
 
         def direct_dict(ids: list[int]) -> Any:
             return get_online_features(store, SERVICE, rows(ids), precomputed=False).to_dict()
@@ -218,14 +234,21 @@ def main(argv: list[str] | None = None) -> int:
                 "precomputed to_df()": pre_df,
             }
             if n in (1, 10):
+                cases["floor: async pipeline"] = floor_async
                 cases["async to_dict()"] = async_dict
                 cases["async precomputed"] = async_pre_dict
             times = loop.run_until_complete(run_round_robin(cases, batches, warmup, calls))
             stats = {name: summarise(ns) for name, ns in times.items()}
             for name, s in stats.items():
-                floor = "floor: GET per entity" if name.startswith(("precomputed", "floor: GET", "async pre")) \
-                    else "floor: pipeline HMGET"
+                if name.startswith(("precomputed", "floor: GET")):
+                    floor = "floor: GET per entity"
+                elif name.startswith(("async", "floor: async")):
+                    floor = "floor: async pipeline"
+                else:
+                    floor = "floor: pipeline HMGET"
                 results.append((name, n, s, floor, s["p50"] / stats[floor]["p50"]))
+        loop.run_until_complete(aclient.aclose())
+        loop.run_until_complete(store.online.aclose())
         loop.close()
 
         print()

@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 server = start_feature_server(store)
                 args.server_url = server.url
+                args._server_cpu = server.cpu_seconds
             except Exception as err:  # the report then says why rest/remote were skipped
                 print(f"feature server not started: {err}", file=sys.stderr)
         report = bench(store, args.features or SERVICE, args)

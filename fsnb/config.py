@@ -128,22 +128,22 @@ class Config:
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def _interpolate(value: Any, where: str) -> Any:
+def _interpolate(value: Any, where: str, env: Mapping[str, str]) -> Any:
     if isinstance(value, str):
 
         def sub(m: re.Match[str]) -> str:
             name, default = m.group(1), m.group(2)
-            if name in os.environ:
-                return os.environ[name]
+            if name in env:
+                return env[name]
             if default is not None:
                 return default
             raise ConfigError(f"{where}: environment variable {name} is not set (write ${{{name}:-default}})")
 
         return _ENV.sub(sub, value)
     if isinstance(value, dict):
-        return {k: _interpolate(v, f"{where}.{k}") for k, v in value.items()}
+        return {k: _interpolate(v, f"{where}.{k}", env) for k, v in value.items()}
     if isinstance(value, list):
-        return [_interpolate(v, where) for v in value]
+        return [_interpolate(v, where, env) for v in value]
     return value
 
 
@@ -298,7 +298,7 @@ def load_config(
             raise ConfigError(f"{file}: not valid YAML: {e}") from None
         if not isinstance(loaded, dict):
             raise ConfigError(f"{file}: the top level must be a mapping")
-        raw = _interpolate(loaded, where)
+        raw = _interpolate(loaded, where, env)
     for k, v in overrides.items():
         if v is not None:
             raw[k] = v

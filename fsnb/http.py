@@ -143,7 +143,7 @@ class HttpSessionManager:
             kwargs.setdefault("timeout", timeout)
             return original(method, url, **kwargs)
 
-        s.request = request  # type: ignore[method-assign]
+        s.request = request  # type: ignore[method-assign, assignment]
         return s
 
     def _after_fork(self) -> None:

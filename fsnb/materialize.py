@@ -29,6 +29,8 @@ __all__ = ["materialize", "materialize_incremental"]
 
 #: rows per Arrow record batch pulled from DuckDB (the online writer pipelines them in its own chunks).
 BATCH_ROWS = 65_536
+#: batches written concurrently (one encodes while another waits on the online store).
+WRITERS = 2
 #: entity keys per vector refresh call.
 KEY_BATCH = 20_000
 
@@ -184,6 +186,13 @@ def _summary(view: str, w: _Window | None, rows: int, seconds: float) -> dict[st
 
 
 def _write_view(store: Store, w: _Window, relation: str, types: dict[str, str], progress: bool) -> dict[str, Any]:
+    """Stream the view's latest rows into the online store, keeping at most ``WRITERS`` batches in flight.
+
+    Two writer threads overlap one batch's encoding (Python) with another's Redis round trips (GIL released);
+    batches hold disjoint entities (one row per entity), so their order does not matter.
+    """
+    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
     import pyarrow as pa
 
     from fsnb.offline.pull import latest_rows_sql
@@ -193,11 +202,30 @@ def _write_view(store: Store, w: _Window, relation: str, types: dict[str, str], 
     ts_col = w.view.source.batch_source.timestamp_field
     rows = 0
     began = time.perf_counter()
-    with _bar(progress, w.view.name, "rows") as bar:
-        for batch in store.offline.stream(sql, batch_size=BATCH_ROWS, what=f"materializing {w.view.name!r}"):
-            write_view_table(store, w.view, pa.Table.from_batches([batch]), timestamp_column=ts_col)
-            rows += batch.num_rows
-            bar.update(batch.num_rows)
+
+    def write(batch: pa.RecordBatch) -> int:
+        write_view_table(store, w.view, pa.Table.from_batches([batch]), timestamp_column=ts_col)
+        return batch.num_rows
+
+    with _bar(progress, w.view.name, "rows") as bar, ThreadPoolExecutor(WRITERS, "fsnb-materialize") as pool:
+        pending: set[Future[int]] = set()
+        try:
+            for batch in store.offline.stream(sql, batch_size=BATCH_ROWS, what=f"materializing {w.view.name!r}"):
+                if len(pending) >= WRITERS:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for f in done:
+                        n = f.result()
+                        rows += n
+                        bar.update(n)
+                pending.add(pool.submit(write, batch))
+            for f in pending:
+                n = f.result()
+                rows += n
+                bar.update(n)
+        except BaseException:
+            for f in pending:
+                f.cancel()
+            raise
     return _summary(w.view.name, w, rows, time.perf_counter() - began)
 
 

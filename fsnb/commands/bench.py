@@ -1,6 +1,7 @@
 """``fsnb bench``: profile online reads of the repo's store and print the latency table (the profiler, from a shell).
 
     fsnb bench --quick                                  # a fast pass, for CI
+    fsnb bench --quick --serve --parity 200             # also REST and remote SDK; then a parity summary
     fsnb bench --modes direct precomputed --batch-sizes 1 10 100 --json bench.json
 """
 
@@ -42,6 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", choices=["df", "dict"], default="df",
                         help="time until a DataFrame (df, default) or a dict (dict) is out")
     parser.add_argument("--server-url", default=None, help="feature server for the rest and remote modes")
+    parser.add_argument("--serve", action="store_true",
+                        help="start `fsnb serve` for this repo on a free loopback port for the run (rest, remote)")
     parser.add_argument("--online-store", default=None, help="override the online store (URL)")
     parser.add_argument("--seed", type=int, default=0, help="entity sampling seed (default 0)")
     parser.add_argument("--json", dest="json_path", default=None, help="also write the full report here")
@@ -90,7 +93,7 @@ def bench(store: Store, features: Any, args: argparse.Namespace) -> LatencyRepor
         features = default_features(store)
     elif isinstance(features, str) and ("," in features or ":" in features):
         features = [f.strip() for f in features.split(",") if f.strip()]
-    report = profile(store, features, **options_from(args))
+    report = profile(store, features, server_cpu=getattr(args, "_server_cpu", None), **options_from(args))
     print(report.to_text())
     if args.json_path:
         report.to_json(args.json_path)
@@ -113,13 +116,23 @@ def run(args: argparse.Namespace) -> int:
     from fsnb.store import Store
 
     overrides = {"online_store": args.online_store} if args.online_store else {}
+    server = None
     try:
         repo_path(args)  # a clear error for a missing folder
         with Store(getattr(args, "repo", "."), **overrides) as store:
+            if getattr(args, "serve", False) and not args.server_url:
+                from fsnb.notebook.demo import start_feature_server
+
+                server = start_feature_server(store)
+                args.server_url = server.url
+                args._server_cpu = server.cpu_seconds
             report = bench(store, args.features, args)
     except FsnbError as err:
         print(f"fsnb bench: {err}", file=sys.stderr)
         return 2
+    finally:
+        if server is not None:
+            server.stop()
     failed = [c for c in report.cases if c.status == "error"]
     for c in failed:
         print(f"fsnb bench: {c.mode} at batch {c.batch} failed: {c.reason}", file=sys.stderr)

@@ -6,6 +6,7 @@ What the quickstart notebook does step by step, for benchmarks, tests and notebo
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 import socket
@@ -59,6 +60,23 @@ class FeatureServerProcess:
         self.proc = proc
         self.url = url
         self.log = log
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds used so far by the server and its worker processes (NaN if unknown)."""
+        try:
+            import psutil
+        except ImportError:
+            return math.nan
+        try:
+            root = psutil.Process(self.proc.pid)
+            total = 0.0
+            for p in [root, *root.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    t = p.cpu_times()
+                    total += t.user + t.system
+            return total
+        except psutil.Error:
+            return math.nan
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM the server's process group (it drains), then SIGKILL if it lingers."""

@@ -271,7 +271,8 @@ class ParityReport:
         as_of = self.meta.get("as_of", {})
         sub = "offline as of: " + ", ".join(f"{v} = {t}" for v, t in as_of.items())
         frows = []
-        for f in self._worst_first():
+        perfect = [f for f in self.features if f.matches == f.rows]
+        for f in [f for f in self._worst_first() if f.matches < f.rows]:
             width = 0 if math.isnan(f.match_rate) else f.match_rate * 100
             bar = (f"<span style='display:inline-block;width:100px;background:#f3d0d0'><span style='display:"
                    f"inline-block;width:{width:.0f}px;background:#8c8;height:10px'></span></span>")
@@ -290,9 +291,19 @@ class ParityReport:
             f"<th>offline</th><th>online</th><th>reason</th></tr>{mrows}</table>{more}</div>"
             if self.mismatches else ""
         )
-        return (f"<div class='fsnb-parity-report'>{head}<div style='color:#666'>{e(sub)}</div>"
-                f"<table><tr><th>feature (worst first)</th><th>mode</th><th>match</th><th>reasons</th></tr>"
-                f"{''.join(frows)}</table>{mismatch_html}</div>")
+        n_perfect = len({(f.view, f.feature) for f in perfect})
+        if frows:
+            table = ("<table><tr><th>feature (worst first)</th><th>mode</th><th>match</th><th>reasons</th></tr>"
+                     f"{''.join(frows)}</table>")
+            n_pairs = len(perfect)
+            rest = f"<div>the other {n_pairs} feature/mode pairs match 100%</div>" if perfect else ""
+        else:
+            table, rest = "", (f"<div>all {n_perfect} features match in every mode "
+                               f"({self.rows_compared:,} values compared)</div>")
+        style = ("<style>.fsnb-parity-report th,.fsnb-parity-report td{text-align:left!important;"
+                 "padding:1px 8px 1px 0}</style>")
+        return (f"{style}<div class='fsnb-parity-report'>{head}<div style='color:#666'>{e(sub)}</div>"
+                f"{table}{rest}{mismatch_html}</div>")
 
 
 def _short(v: Any, n: int = 60) -> str:

@@ -60,6 +60,7 @@ def profile(
     output: str = "df",
     full_feature_names: bool = False,
     server_url: str | None = None,
+    server_cpu: Callable[[], float] | None = None,
     progress: bool | Progress = True,
 ) -> LatencyReport:
     """Measure online-read latency of ``features`` for each of ``modes`` x ``batch_sizes``.
@@ -68,6 +69,8 @@ def profile(
     keys, or a list of keys) replaces sampling from the offline source. ``server_url`` (or ``$FSNB_SERVER_URL``,
     or the store's remote online store) is the feature server the ``rest`` and ``remote`` modes call.
     ``duration_s=0`` skips the throughput phase; ``throughput_batch`` defaults to the smallest batch size.
+    ``server_cpu`` (e.g. ``FeatureServerProcess.cpu_seconds``) returns the server's CPU seconds so far, so the
+    throughput phase of ``rest`` / ``remote`` reports the CPU each side used (they share this machine's cores).
     ``progress`` is a tqdm bar (True), nothing (False) or a callback ``(done, total, label)``.
 
     >>> report = store.profile("realtime_scoring", modes=["direct", "precomputed"], batch_sizes=[1, 100])
@@ -124,10 +127,16 @@ def profile(
                     batches = [rows_of(sample_keys(pool, b, rng), target.join_keys) for _ in range(warmup + iterations)]
                     report.cases.append(runner.case(b, batches[:warmup], batches[warmup:]))
                     tick(f"{mode} x {b}")
-                if duration_s > 0:
+                if duration_s > 0 and not any(c.mode == mode and c.status == "ok" for c in report.cases):
+                    tick(f"{mode} throughput skipped")
+                elif duration_s > 0:
                     rng = random.Random(f"{seed}:tp")
                     batches = [rows_of(sample_keys(pool, tp_batch, rng), target.join_keys) for _ in range(256)]
-                    report.throughput.append(runner.throughput(tp_batch, batches, concurrency, duration_s))
+                    before = server_cpu() if server_cpu is not None and mode in ("rest", "remote") else None
+                    tp = runner.throughput(tp_batch, batches, concurrency, duration_s)
+                    if before is not None and server_cpu is not None:
+                        tp.server_cpu_s = server_cpu() - before
+                    report.throughput.append(tp)
                     tick(f"{mode} throughput")
             finally:
                 runner.close()
@@ -448,10 +457,12 @@ def _why(err: BaseException) -> str:
 
 def _failed(mode: str, batch: int, err: BaseException) -> CaseResult:
     """A case whose calls raised: ``skipped`` when the store cannot do this at all, else ``error``."""
-    from fsnb.errors import UnsupportedCapabilityError
+    from fsnb.errors import UnsupportedCapabilityError, VectorsNotBuiltError
 
     if isinstance(err, UnsupportedCapabilityError):
         return CaseResult(mode, batch, status="skipped", reason=f"not supported by this online store: {err}")
+    if isinstance(err, VectorsNotBuiltError):
+        return CaseResult(mode, batch, status="skipped", reason=str(err))
     return CaseResult(mode, batch, status="error", reason=_why(err))
 
 

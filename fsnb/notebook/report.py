@@ -43,6 +43,8 @@ class Throughput:
     #: CPU seconds this (client) process used during the phase.
     client_cpu_s: float = math.nan
     first_error: str = ""
+    #: CPU seconds the feature server used during the phase (rest / remote, when the profiler could tell).
+    server_cpu_s: float = math.nan
 
     @property
     def rps(self) -> float:
@@ -203,10 +205,9 @@ class LatencyReport:
 
         Returns a matplotlib ``Figure`` (shown inline in a notebook).
         """
-        from matplotlib.figure import Figure
         from matplotlib.ticker import FuncFormatter
 
-        fig = Figure(figsize=figsize, layout="constrained")
+        fig = _figure_class()(figsize=figsize, layout="constrained")
         ax_dist, ax_batch = fig.subplots(1, 2)
         ok = [c for c in self.cases if c.status == "ok" and c.samples_ns]
         batches = sorted({c.batch for c in ok})
@@ -307,7 +308,18 @@ class LatencyReport:
             out.append("  ".join([*cells, row[-1]]).rstrip())
         out.insert(1, "  ".join("-" * w for w in widths))
         breakdown = self._stages_text()
-        return "\n".join(out) + ("\n\nlatency in ms" + (f"; {breakdown}" if breakdown else ""))
+        text = "\n".join(out) + ("\n\nlatency in ms" + (f"; {breakdown}" if breakdown else ""))
+        if self.throughput:
+            parts = []
+            for t in self.throughput:
+                cpu = f"client CPU {t.client_cpu_s:.1f} s"
+                if not math.isnan(t.server_cpu_s):
+                    cpu += f", server CPU {t.server_cpu_s:.1f} s"
+                parts.append(f"{t.mode} {_num(t.rps)} req/s ({cpu})")
+            t0 = self.throughput[0]
+            text += (f"\nthroughput at batch {t0.batch}, {t0.concurrency} concurrent workers for "
+                     f"{t0.duration_s:.1f} s: " + "; ".join(parts))
+        return text
 
     def _stages_text(self) -> str:
         parts = []
@@ -354,6 +366,21 @@ class LatencyReport:
             f"latency in ms</div><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
             f"<div style='font-size:smaller'>{legend}</div></div>"
         )
+
+
+def _figure_class() -> type:
+    """A matplotlib Figure that shows itself as PNG in any notebook, with or without pyplot / ``%matplotlib``."""
+    from matplotlib.figure import Figure
+
+    class ReportFigure(Figure):
+        def _repr_png_(self) -> bytes:
+            import io
+
+            buf = io.BytesIO()
+            self.savefig(buf, format="png", dpi=90)
+            return buf.getvalue()
+
+    return ReportFigure
 
 
 _COLORS = {

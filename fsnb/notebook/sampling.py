@@ -86,27 +86,33 @@ def _key_view(target: Target) -> FeatureView:
 def entity_pool(store: Store, target: Target, *, until: datetime | None = None) -> list[tuple[Any, ...]]:
     """Distinct join-key tuples of the view carrying every join key, read from its offline source, sorted.
 
-    With ``until`` (default: the view's materialization watermark) only rows with event time ≤ ``until`` count,
-    so the keys are ones materialization has loaded.
+    Only rows inside the view's materialized time range count (from the earliest recorded interval start to
+    ``until``, default the watermark), so the keys are ones materialization has loaded. A view never materialized
+    gives every key of its source.
     """
     view = _key_view(target)
     offline = store.offline
     rel = offline.relation(view.source)
     keys = ", ".join(_q(k) for k in view.join_keys)
-    where = ""
-    if until is None:
-        try:
+    since: datetime | None = None
+    try:
+        intervals = store.registry.materialization_intervals(view.name)
+        if intervals:
+            since = min(start for start, _ in intervals)
+        if until is None:
             until = store.registry.watermark(view.name)
-        except Exception:
-            until = None
-    if until is not None:
+    except Exception:  # a registry without interval history: sample from the whole source
+        pass
+    where = ""
+    ts = view.source.timestamp_field
+    types = offline.columns(rel)
+    if ts in types and (since is not None or until is not None):
         from fsnb.offline.store import timestamp_sql
 
-        ts = view.source.timestamp_field
-        types = offline.columns(rel)
-        if ts in types:
-            stamp = until.replace(tzinfo=None) if until.tzinfo is None else _utc_naive(until)
-            where = f" WHERE {timestamp_sql(_q(ts), types[ts])} <= TIMESTAMP '{stamp.isoformat(sep=' ')}'"
+        expr = timestamp_sql(_q(ts), types[ts])
+        conds = [f"{expr} {op} TIMESTAMP '{_utc_naive(t).isoformat(sep=' ')}'"
+                 for op, t in ((">=", since), ("<=", until)) if t is not None]
+        where = " WHERE " + " AND ".join(conds)
     table = offline.fetch_arrow(
         f"SELECT DISTINCT {keys} FROM {rel}{where} LIMIT {POOL_LIMIT}", what=f"sampling entities of {view.name}"
     )
@@ -152,8 +158,7 @@ def _q(name: str) -> str:
 
 
 def _utc_naive(ts: datetime) -> datetime:
-
-    return ts.astimezone(UTC).replace(tzinfo=None)
+    return ts if ts.tzinfo is None else ts.astimezone(UTC).replace(tzinfo=None)
 
 
 def _py(x: Any) -> Any:

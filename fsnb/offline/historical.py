@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from fsnb.errors import JoinKeyTypeError, MissingJoinKeyError, OfflineStoreError, RequestError
 from fsnb.offline.features import ViewRequest, resolve_features
-from fsnb.offline.pit import ENTITY_TABLE, ROW_COLUMN, ViewSource, point_in_time_sql
+from fsnb.offline.pit import ENTITY_TABLE, ROW_COLUMN, ViewSource, point_in_time_queries
 from fsnb.offline.store import quote, timestamp_sql
 
 if TYPE_CHECKING:
@@ -67,28 +67,25 @@ def get_historical_features(
             f"SELECT min(t), max(t) FROM (SELECT {timestamp_sql(quote(ts_col), ts_type)} AS t FROM {ENTITY_TABLE})"
         ).fetchone()  # type: ignore[misc]
     views = [_view_source(offline, req) for req in requests]
-    sql = point_in_time_sql(
-        entity_timestamp=ts_col,
-        entity_timestamp_type=ts_type,
-        join_keys=join_keys,
-        views=views,
-        t_min=t_min,
-        t_max=t_max,
+    queries = point_in_time_queries(
+        entity_timestamp=ts_col, entity_timestamp_type=ts_type, views=views, t_min=t_min, t_max=t_max
     )
-    return TrainingJob(offline, sql, entity, keyed, requests)
+    return TrainingJob(offline, queries, entity, keyed, requests)
 
 
 class TrainingJob:
-    """A training-set query, run on first use. ``to_df()``, ``to_arrow()``; ``sql`` is what DuckDB runs.
+    """A training set, computed on first use. ``to_df()``, ``to_arrow()``; ``sql`` is what DuckDB runs.
 
-    In ``sql`` the entity frame (its join keys, its timestamp and a row number) is the table ``__fsnb_entity``.
+    ``sql`` holds one statement per feature view (``queries`` lists them); in them the entity frame (its join keys,
+    its timestamp and a row number) is the table ``__fsnb_entity``.
     """
 
     def __init__(
-        self, offline: OfflineStore, sql: str, entity: Any, keyed: pa.Table, requests: list[ViewRequest]
+        self, offline: OfflineStore, queries: list[str], entity: Any, keyed: pa.Table, requests: list[ViewRequest]
     ) -> None:
         self._offline = offline
-        self.sql = sql
+        self.queries = queries
+        self.sql = ";\n\n".join(queries) + ";"
         self._entity = entity
         self._keyed = keyed
         self._requests = requests
@@ -104,14 +101,20 @@ class TrainingJob:
 
     def _run(self) -> pa.Table:
         if self._features is None:
-            table = self._offline.fetch_arrow(
-                self.sql, what="building a training set", tables={ENTITY_TABLE: self._keyed}
-            )
-            if table.num_rows != self._keyed.num_rows:  # pragma: no cover - guarded by the ASOF LEFT JOIN
-                raise OfflineStoreError(
-                    f"training set has {table.num_rows} rows for {self._keyed.num_rows} entity rows"
+            import pyarrow as pa
+
+            columns: dict[str, pa.ChunkedArray] = {}
+            for req, sql in zip(self._requests, self.queries):
+                table = self._offline.fetch_arrow(
+                    sql, what=f"joining feature view {req.view.name!r}", tables={ENTITY_TABLE: self._keyed}
                 )
-            self._features = _cast_features(table.drop_columns([ROW_COLUMN]), self._fields())
+                if table.num_rows != self._keyed.num_rows:  # pragma: no cover - guarded by the ASOF LEFT JOIN
+                    raise OfflineStoreError(
+                        f"training set has {table.num_rows} rows for {self._keyed.num_rows} entity rows"
+                    )
+                for name in req.output_names:
+                    columns[name] = table.column(name)
+            self._features = _cast_features(pa.table(columns), self._fields())
         return self._features
 
     def to_arrow(self) -> pa.Table:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import operator
 import struct
 import zlib
 from collections.abc import Sequence
@@ -100,6 +101,24 @@ def _to_jsonable(dtype: DType, v: Any) -> Any:
     return _json_plain(v)  # Json
 
 
+def _as_list(v: Any) -> Any:
+    if type(v) is list:
+        return v
+    return v.tolist() if hasattr(v, "tolist") else list(v)
+
+
+def _json_converter(dtype: DType) -> Any:
+    """A fast ``_to_jsonable`` for one dtype, or None when its Python values are JSON-ready as they come."""
+    name = dtype.name
+    if name == "string":
+        return None
+    if isinstance(dtype, Array) and dtype.element.name in ("string", "int64", "int32", "float64", "bool"):
+        return _as_list
+    if isinstance(dtype, Map) and dtype.value.name in ("string", "int64", "int32", "float64", "bool"):
+        return lambda v: v if type(v) is dict else dict(v.items() if hasattr(v, "items") else v)
+    return lambda v: _to_jsonable(dtype, v)
+
+
 def _json_plain(v: Any) -> Any:
     if v is None or isinstance(v, (str, int, float, bool)):
         return v
@@ -144,10 +163,6 @@ def _plain(dtype: DType) -> bool:
     return dtype.name not in ("unix_timestamp", "bytes")
 
 
-def _str_passthrough(dtype: DType) -> bool:
-    return dtype.name == "string"
-
-
 # ---------------------------------------------------------------------------------------------- codec
 
 
@@ -157,13 +172,17 @@ class DecodedRows:
     Fixed-width fields come as numpy arrays (garbage where not valid); the others as lists (None where not valid).
     """
 
-    __slots__ = ("found", "ts", "valid", "values")
+    __slots__ = ("found", "ok", "ts", "valid", "values")
 
-    def __init__(self, found: np.ndarray, ts: np.ndarray, values: list[Any], valid: list[Any]) -> None:
+    def __init__(
+        self, found: np.ndarray, ts: np.ndarray, values: list[Any], valid: list[Any], ok: Any = None
+    ) -> None:
         self.found = found
         self.ts = ts
         self.values = values
         self.valid = valid
+        #: the (rows x fields) validity matrix ``valid`` is cut from, when there is one
+        self.ok = ok
 
 
 class RowCodec:
@@ -186,16 +205,21 @@ class RowCodec:
         self.width = self.record.itemsize
         self.zero = bytes(self.width)
         #: the JSON of an absent row's variable part (without brackets)
-        self.var_nulls = ",".join(["null"] * len(self.var))
+        self.var_nulls = b",".join([b"null"] * len(self.var))
         self._np_types = {i: np.dtype(_FIXED[self.dtypes[i].name]) for i in self.fixed}
         self._var_plain = [_plain(self.dtypes[i]) for i in self.var]
+        self._var_to_json = [_json_converter(self.dtypes[i]) for i in self.var]
         self.struct_fmt = f"BIq{self.nbm}s" + "".join(_STRUCT[self.dtypes[i].name] for i in self.fixed)
         self._struct = struct.Struct("<" + self.struct_fmt)
         self._ts_fields = [k for k, i in enumerate(self.fixed) if self.dtypes[i].name == "unix_timestamp"]
         self._var_conv = [
             (k, self.dtypes[i]) for k, i in enumerate(self.var) if not self._var_plain[k]
         ]
-        self._order = self.fixed + self.var  # tuple position → field index
+        order = self.fixed + self.var  # unpacked position → field index
+        pos_of = {i: pos for pos, i in enumerate(order)}
+        self._to_field_order = (
+            None if order == sorted(order) else operator.itemgetter(*[pos_of[i] for i in range(n)])
+        )
 
     # ------------------------------------------------------------------------------------------ encode
 
@@ -228,13 +252,13 @@ class RowCodec:
         if not self.var:
             return fixed_parts
         var_cols = []
-        for i in self.var:
+        for k, i in enumerate(self.var):
             values, isnull = columns[i][0], nulls[:, i].tolist()
-            dtype = self.dtypes[i]
-            if _str_passthrough(dtype):
-                var_cols.append([None if isnull[r] else values[r] for r in range(n)])
+            conv = self._var_to_json[k]
+            if conv is None:
+                var_cols.append([None if z else v for v, z in zip(values, isnull)])
             else:
-                var_cols.append([None if isnull[r] else _to_jsonable(dtype, values[r]) for r in range(n)])
+                var_cols.append([None if z else conv(v) for v, z in zip(values, isnull)])
         dumps = _dumps
         return [head + dumps(list(vals)).encode() for head, vals in zip(fixed_parts, zip(*var_cols))]
 
@@ -294,16 +318,15 @@ class RowCodec:
         valid: list[Any] = [ok[:, i] for i in range(nfields)]
         for i in self.fixed:
             values[i] = rec[f"{prefix}f{i}"]
-        return DecodedRows(found, rec[prefix + "t"], values, valid)
+        return DecodedRows(found, rec[prefix + "t"], values, valid, ok)
 
-    def decode_var(self, d: DecodedRows, texts: Sequence[Any]) -> None:
-        """Fill the variable fields of ``d`` from each row's JSON array contents (bytes or str, no brackets)."""
+    def decode_var(self, d: DecodedRows, texts: Sequence[bytes]) -> None:
+        """Fill the variable fields of ``d`` from each row's JSON array contents (no brackets)."""
         if not texts:
             for i in self.var:
                 d.values[i] = []
             return
-        joined = b"],[".join(t if type(t) is bytes else t.encode() for t in texts)
-        self.var_columns(d, list(zip(*_loads(b"[[" + joined + b"]]"))))
+        self.var_columns(d, list(zip(*_loads(b"[[" + b"],[".join(texts) + b"]]"))))
 
     def var_columns(self, d: DecodedRows, cols: Sequence[Sequence[Any]]) -> None:
         """Set the variable fields of ``d`` from decoded JSON columns (one per variable field)."""
@@ -331,9 +354,7 @@ class RowCodec:
                 if var[k] is not None:
                     var[k] = _from_jsonable(dtype, var[k])
             vals += var
-        out = [None] * len(vals)
-        for pos, i in enumerate(self._order):
-            out[i] = vals[pos]
+        out = list(self._to_field_order(vals)) if self._to_field_order is not None else vals
         bm = fixed[3]
         if any(bm):
             for i in range(len(out)):
@@ -352,6 +373,9 @@ class RowCodec:
                 out.append(None)
                 continue
             fixed = unpack(b)
+            if fixed[0] != ROW_FORMAT_VERSION or fixed[1] != self.schema_id:  # another schema: bytes differ
+                out.append(None)
+                continue
             vals = self.row_values(fixed, _loads(b[w:]) if self.var else None)
             out.append(None if vals is None else (fixed[2], vals))
         return out
@@ -373,7 +397,7 @@ class SegmentsCodec:
         self.width = self.record.itemsize
         self.zero = bytes(self.width)
         self.var_counts = [len(c.var) for c in self.codecs]
-        self.var_nulls = ",".join(["null"] * sum(self.var_counts))
+        self.var_nulls = b",".join([b"null"] * sum(self.var_counts))
         self._struct = struct.Struct("<" + "".join(c.struct_fmt for c in self.codecs))
         self._spans = []
         pos = 0
@@ -412,7 +436,7 @@ class SegmentsCodec:
             if s is None:
                 fixed.append(c.zero)
                 if c.var:
-                    var.append(c.var_nulls.encode())
+                    var.append(c.var_nulls)
             else:
                 fixed.append(s[: c.width])
                 if c.var:
@@ -431,8 +455,7 @@ class SegmentsCodec:
         if any(self.var_counts):
             nulls = self.var_nulls
             texts = [nulls if b is None else b[end + 1 : -1] for b in bodies]
-            joined = b"],[".join(t if type(t) is bytes else t.encode() for t in texts)
-            rows = _loads(b"[[" + joined + b"]]")
+            rows = _loads(b"[[" + b"],[".join(texts) + b"]]")
             cols = list(zip(*rows))
             pos = 0
             for c, d, k in zip(self.codecs, out, self.var_counts):

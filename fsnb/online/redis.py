@@ -9,19 +9,19 @@ redis-py errors become :class:`fsnb.errors.OnlineStoreUnavailableError` / :class
 from __future__ import annotations
 
 import contextlib
+import os
 import weakref
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import redis
 
 from fsnb.config import OnlineStoreConfig, redact_url
 from fsnb.errors import OnlineStoreError, OnlineStoreUnavailableError
 from fsnb.online.base import HashRead, OnlineStore
 from fsnb.online.codec import TS_OFFSET
 
-if TYPE_CHECKING:
-    import redis
-
-__all__ = ["RedisOnlineStore", "translate_errors"]
+__all__ = ["RedisOnlineStore", "translate_errors", "translated"]
 
 # KEYS: hashes; ARGV: field, key ttl seconds, then one packed row per key. A stored row of the same format with a
 # newer event time (i8 little-endian at TS_OFFSET) is kept.
@@ -53,17 +53,20 @@ def _unavailable(url: str, e: BaseException) -> OnlineStoreUnavailableError:
     )
 
 
+def translated(url: str, e: BaseException) -> OnlineStoreError:
+    """The fsnb error for a redis-py (or socket) error: the one place that maps them."""
+    if isinstance(e, (redis.ConnectionError, redis.TimeoutError, ConnectionError, TimeoutError, OSError)):
+        return _unavailable(url, e)
+    return OnlineStoreError(f"Redis online store at {redact_url(url)} failed: {type(e).__name__}: {e}")
+
+
 @contextlib.contextmanager
 def translate_errors(url: str) -> Iterator[None]:
     """Turn redis-py errors into fsnb.errors, keeping the original as ``__cause__``."""
-    import redis
-
     try:
         yield
-    except (redis.ConnectionError, redis.TimeoutError, ConnectionError, TimeoutError) as e:
-        raise _unavailable(url, e) from e
-    except redis.RedisError as e:
-        raise OnlineStoreError(f"Redis online store at {redact_url(url)} failed: {type(e).__name__}: {e}") from e
+    except (redis.RedisError, ConnectionError, TimeoutError) as e:
+        raise translated(url, e) from e
 
 
 def _raise_errors(replies: list[Any]) -> list[Any]:
@@ -81,8 +84,8 @@ def _read_replies(conn: Any, n: int) -> list[Any]:
     if reader is None or _NOT_ENOUGH is None:
         return [conn.read_response() for _ in range(n)]
     gets = reader.gets
-    fill = parser.read_from_socket
-    out = []
+    fill = parser.read_from_socket  # type: ignore[union-attr]
+    out: list[Any] = []
     append = out.append
     for _ in range(n):
         r = gets()
@@ -116,14 +119,14 @@ async def _read_replies_async(conn: Any, n: int, timeout: float | None) -> list[
     if reader is None or _NOT_ENOUGH is None:
         return [await conn.read_response() for _ in range(n)]
     gets = reader.gets
-    out = []
+    out: list[Any] = []
     append = out.append
     for _ in range(n):
         r = gets()
         if r is _NOT_ENOUGH:
             async with asyncio.timeout(timeout):
                 while r is _NOT_ENOUGH:
-                    await parser.read_from_socket()
+                    await parser.read_from_socket()  # type: ignore[union-attr]
                     r = gets()
         append(r)
     return _raise_errors(out)
@@ -150,8 +153,6 @@ class RedisOnlineStore(OnlineStore):
     capabilities = frozenset({"rows", "vectors", "async", "key_expiry", "scan", "delete"})
 
     def __init__(self, config: OnlineStoreConfig) -> None:
-        import redis
-
         self.config = config
         self.url = config.url
         self.write_batch_size = max(1, config.write_batch_size)
@@ -166,6 +167,9 @@ class RedisOnlineStore(OnlineStore):
         self.client: redis.Redis = redis.Redis(connection_pool=self.pool)
         self._write_script = self.client.register_script(_WRITE_LUA)
         self._async_pools: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+        self._pid = os.getpid()
+        self._idle: list[Any] = []
+        self._async_idle: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDictionary()
         self._heads: dict[int, bytes] = {}
         self._fields: dict[tuple[bytes, ...], bytes] = {}
 
@@ -203,34 +207,42 @@ class RedisOnlineStore(OnlineStore):
 
     # ------------------------------------------------------------------------------------ sync reads
 
-    def _round_trip(self, payload: bytes, n: int) -> list[Any]:
-        """Send ``payload`` (n packed commands) on one pooled connection and read n replies; retry once on a
-        dropped connection (reads are idempotent)."""
-        import redis
+    def _take(self) -> Any:
+        """A connection for one read: from this store's idle list (no pool bookkeeping), else from the pool."""
+        if self._pid != os.getpid():  # forked: the parent's sockets are not ours
+            self._pid = os.getpid()
+            self._idle = []
+            self._async_idle = weakref.WeakKeyDictionary()
+        try:
+            return self._idle.pop()
+        except IndexError:
+            return self.pool.get_connection()
 
-        pool = self.pool
+    def _round_trip(self, payload: bytes, n: int) -> list[Any]:
+        """Send ``payload`` (n packed commands) on one connection and read n replies; retry once on a dropped
+        connection (reads are idempotent). Connections go back to the store's idle list, owned for good."""
         for attempt in (0, 1):
             conn = None
             try:
-                conn = pool.get_connection()
+                conn = self._take()
                 conn.send_packed_command([payload], check_health=False)
                 return _read_replies(conn, n)
             except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
                 if conn is not None:
                     conn.disconnect()
                 if attempt or isinstance(e, redis.TimeoutError):
-                    raise _unavailable(self.url, e) from e
+                    raise translated(self.url, e) from e
             except redis.RedisError as e:
                 if conn is not None:
                     conn.disconnect()  # unread replies would poison the connection
-                raise OnlineStoreError(f"Redis online store read failed: {type(e).__name__}: {e}") from e
+                raise translated(self.url, e) from e
             except BaseException:
                 if conn is not None:
                     conn.disconnect()
                 raise
             finally:
                 if conn is not None:
-                    pool.release(conn)
+                    self._idle.append(conn)
         raise AssertionError("unreachable")
 
     def read_hashes(self, groups: Sequence[HashRead]) -> list[list[list[bytes | None]]]:
@@ -262,32 +274,42 @@ class RedisOnlineStore(OnlineStore):
         return pool
 
     async def _round_trip_async(self, payload: bytes, n: int) -> list[Any]:
-        import redis
+        import asyncio
 
-        pool = self._async_pool()
+        loop = asyncio.get_running_loop()
+        idle = self._async_idle.get(loop)
+        if idle is None or self._pid != os.getpid():
+            self._take_reset_check()
+            idle = self._async_idle.setdefault(loop, [])
         for attempt in (0, 1):
             conn = None
             try:
-                conn = await pool.get_connection()
+                conn = idle.pop() if idle else await self._async_pool().get_connection()
                 await _send_async(conn, payload, self.config.socket_timeout)
                 return await _read_replies_async(conn, n, self.config.socket_timeout)
             except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
                 if conn is not None:
                     await conn.disconnect()
                 if attempt or isinstance(e, redis.TimeoutError):
-                    raise _unavailable(self.url, e) from e
+                    raise translated(self.url, e) from e
             except redis.RedisError as e:
                 if conn is not None:
                     await conn.disconnect()
-                raise OnlineStoreError(f"Redis online store read failed: {type(e).__name__}: {e}") from e
+                raise translated(self.url, e) from e
             except BaseException:
                 if conn is not None:
                     await conn.disconnect()
                 raise
             finally:
                 if conn is not None:
-                    await pool.release(conn)
+                    idle.append(conn)
         raise AssertionError("unreachable")
+
+    def _take_reset_check(self) -> None:
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._idle = []
+            self._async_idle = weakref.WeakKeyDictionary()
 
     async def read_hashes_async(self, groups: Sequence[HashRead]) -> list[list[list[bytes | None]]]:
         flat = await self._round_trip_async(self._pack_hmgets(groups), sum(len(k) for k, _ in groups))
@@ -341,7 +363,7 @@ class RedisOnlineStore(OnlineStore):
             while True:
                 cursor, keys = self.client.scan(cursor=cursor, match=match, count=count)
                 if keys:
-                    yield list(keys)
+                    yield [k if isinstance(k, bytes) else k.encode() for k in keys]
                 if cursor == 0:
                     break
 
@@ -365,13 +387,18 @@ class RedisOnlineStore(OnlineStore):
     # ------------------------------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
+        self._idle = []
         self.pool.disconnect()
+        self._async_idle = weakref.WeakKeyDictionary()
         self._async_pools.clear()
 
     async def aclose(self) -> None:
         import asyncio
 
-        pool = self._async_pools.pop(asyncio.get_running_loop(), None)
+        loop = asyncio.get_running_loop()
+        for conn in self._async_idle.pop(loop, []):
+            await conn.disconnect()
+        pool = self._async_pools.pop(loop, None)
         if pool is not None:
             await pool.disconnect()
 

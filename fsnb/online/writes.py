@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from fsnb.store import Store
     from fsnb.types import DType
 
-__all__ = ["arrow_column_values", "table_from", "write_view_table"]
+__all__ = ["arrow_column_values", "delete_view_data", "table_from", "write_view_table"]
 
 _codecs: dict[Any, RowCodec] = {}
 
@@ -152,3 +152,9 @@ def write_view_table(store: Store, view: FeatureView, table: pa.Table, *, timest
     prefix = hash_key_prefix(store.project)
     store.online.write_rows([prefix + k for k in keys], view.name.encode(), rows)
     return keys
+
+
+def delete_view_data(store: Store, view: FeatureView | str) -> int:
+    """Remove every online row of ``view`` (for example after the view is deleted); returns how many."""
+    name = view if isinstance(view, str) else view.name
+    return store.online.delete_field(hash_key_prefix(store.project) + b"\x01", name.encode())

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fsnb.config import redact_url
 from fsnb.definitions import DataSource, Entity, FeatureService, FeatureView, from_spec
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["ApplyPlan", "PlanItem", "Registry", "normalise_registry_url"]
 
 log = logging.getLogger("fsnb.registry")
+T = TypeVar("T")
 
 Definition = Entity | DataSource | FeatureView | FeatureService
 Specs = dict[tuple[str, str], dict[str, Any]]
@@ -154,8 +155,10 @@ class Registry:
                 _sqlite_transactions(engine, wal=not memory)
             else:
                 try:
+                    # no pool_pre_ping: a TTL check must stay one round trip; reads retry once on a dropped
+                    # connection instead (see _reconnecting), applies through their retry loop
                     engine = create_engine(
-                        url, pool_pre_ping=True, pool_size=2, max_overflow=8,
+                        url, pool_size=2, max_overflow=8,
                         connect_args={"connect_timeout": 10} if url.get_backend_name() == "postgresql" else {},
                     )
                 except ModuleNotFoundError as e:
@@ -208,8 +211,23 @@ class Registry:
 
     # ------------------------------------------------------------------------------------------- reads
 
+    def _reconnecting(self, read: Callable[[], T]) -> T:
+        """Run a read; if it failed on a connection the server dropped (restart, idle kill), run it once more."""
+        from sqlalchemy import exc
+
+        try:
+            return read()
+        except RegistryError as e:
+            cause = e.__cause__
+            if isinstance(cause, exc.DBAPIError) and cause.connection_invalidated:
+                return read()
+            raise
+
     def version(self) -> int:
         """The project's definitions version (0 before the first apply): one cheap query."""
+        return self._reconnecting(self._version_once)
+
+    def _version_once(self) -> int:
         from sqlalchemy import select
 
         from fsnb.registry.tables import projects
@@ -248,12 +266,7 @@ class Registry:
     def refresh(self) -> RegistrySnapshot:
         """Reload the whole project now, ignoring the TTL."""
         with self._lock:
-            with self._errors("load the project"), self.engine.connect() as conn:
-                if self.dialect == "postgresql":
-                    conn = conn.execution_options(isolation_level="REPEATABLE READ")
-                with conn.begin():
-                    version = self._read_version(conn)
-                    specs = self._read_specs(conn)
+            version, specs = self.current_specs()
             snap = RegistrySnapshot.build(self.project, version, self._build_objects(specs))
             self._snapshot = snap
             self._checked_at = time.monotonic()
@@ -261,6 +274,9 @@ class Registry:
 
     def current_specs(self) -> tuple[int, Specs]:
         """The stored (version, specs) right now, uncached: ``{(kind, name): spec}``."""
+        return self._reconnecting(self._current_specs_once)
+
+    def _current_specs_once(self) -> tuple[int, Specs]:
         with self._errors("load the project"), self.engine.connect() as conn:
             if self.dialect == "postgresql":
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
@@ -429,8 +445,11 @@ class Registry:
             .where((mi.c.project == self.project) & (mi.c.view == view))
             .order_by(mi.c.start_ts, mi.c.end_ts, mi.c.id)
         )
-        with self._errors("read materialization intervals"), self.engine.connect() as conn:
-            return [(_utc(s), _utc(e)) for s, e in conn.execute(q)]
+        def read() -> list[tuple[datetime, datetime]]:
+            with self._errors("read materialization intervals"), self.engine.connect() as conn:
+                return [(_utc(s), _utc(e)) for s, e in conn.execute(q)]
+
+        return self._reconnecting(read)
 
     def watermark(self, view: str) -> datetime | None:
         """The latest materialized end of ``view`` (UTC), or None if it was never materialized."""
@@ -439,8 +458,11 @@ class Registry:
         from fsnb.registry.tables import materialization_intervals as mi
 
         q = select(func.max(mi.c.end_ts)).where((mi.c.project == self.project) & (mi.c.view == view))
-        with self._errors("read the materialization watermark"), self.engine.connect() as conn:
-            v = conn.execute(q).scalar()
+        def read() -> Any:
+            with self._errors("read the materialization watermark"), self.engine.connect() as conn:
+                return conn.execute(q).scalar()
+
+        v = self._reconnecting(read)
         if isinstance(v, str):  # SQLite aggregates come back as text
             v = datetime.fromisoformat(v)
         return _utc(v) if v is not None else None
@@ -462,6 +484,8 @@ def _dump(spec: Mapping[str, Any]) -> str:
 
 
 def _retryable(e: Exception) -> bool:
+    if getattr(e, "connection_invalidated", False):
+        return True
     orig = getattr(e, "orig", None)
     state = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "diag", None), "sqlstate", None)
     if state in _RETRY_SQLSTATES:

@@ -32,7 +32,11 @@ log = logging.getLogger("fsnb.server")
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
     from uvicorn.workers import UvicornWorker
+
+#: seconds a stopping worker keeps an idle keep-alive connection open for one last request.
+DRAIN_GRACE = 1.0
 
 #: set in each worker process before the app is built (gunicorn's jittered max_requests for that worker).
 _WORKER: dict[str, int] = {"max_requests": 0}
@@ -75,10 +79,37 @@ def build_server_store(config: Config) -> Any:
     return Store(config=dataclasses.replace(config, registry=registry))
 
 
-class FsnbUvicornWorker(UvicornWorker):
-    """uvicorn worker with uvloop + httptools, app lifespan on, no access log, and connection limits."""
+class DrainingHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc]
+    """httptools protocol that drains idle keep-alive connections on shutdown instead of cutting them.
 
-    CONFIG_KWARGS = {"loop": "uvloop", "http": "httptools", "lifespan": "on", "access_log": False}
+    uvicorn closes an idle keep-alive connection the moment a worker stops; a client that sent a request on it at
+    that instant sees a reset. Here the connection stays open for :data:`DRAIN_GRACE` seconds: a request that
+    arrives is answered with ``Connection: close``; an idle connection is closed when the grace ends.
+    """
+
+    _draining = False
+
+    def shutdown(self) -> None:
+        if self.cycle is None or self.cycle.response_complete:
+            self._draining = True
+            self.loop.call_later(DRAIN_GRACE, self._close_if_idle)
+        else:
+            self.cycle.keep_alive = False
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        if self._draining and self.cycle is not None:
+            self.cycle.keep_alive = False
+
+    def _close_if_idle(self) -> None:
+        if (self.cycle is None or self.cycle.response_complete) and not self.transport.is_closing():
+            self.transport.close()
+
+
+class FsnbUvicornWorker(UvicornWorker):
+    """uvicorn worker with uvloop + draining httptools, app lifespan on, no access log, connection limits."""
+
+    CONFIG_KWARGS = {"loop": "uvloop", "http": DrainingHttpToolsProtocol, "lifespan": "on", "access_log": False}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

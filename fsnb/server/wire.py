@@ -50,44 +50,33 @@ Columns = tuple[ColumnList, int]
 def response_columns(response: Any) -> ColumnList:
     """Columns of an ``OnlineResponse`` with their dtype names, in one pass.
 
-    Uses the response's columnar internals when they are there (per-view statuses and timestamps are derived once
-    and shared by that view's columns), else its public ``iter_columns()``.
+    The same data as ``iter_columns()`` (statuses come from the response's own ``status_codes``), but each view's
+    event timestamps are derived once and shared by that view's columns. Falls back to ``iter_columns()`` for a
+    response without those internals.
     """
     try:
-        n = response._n
-        names = response._names
-        dtypes = response._dtypes
-        valid = response._valid
-        col_view = response._col_view
-        view_status = response._view_status
-        view_ts = response._view_ts
-        py_values = response._py_values
-    except AttributeError:
+        return _fast_columns(response)
+    except (AttributeError, TypeError, IndexError, KeyError):
         return _public_columns(response)
-    from fsnb.online.codec import from_micros
-    from fsnb.serving.response import NOT_FOUND, NULL_VALUE, PRESENT, STATUS_NAMES
 
-    per_view: dict[int, tuple[list[int], list[str], list[Any]]] = {}
-    keys_status = ["PRESENT"] * n
-    keys_ts: list[Any] = [None] * n
+
+def _fast_columns(response: Any) -> ColumnList:
+    from fsnb.serving.response import STATUS_NAMES
+
+    names = response._names
+    dtypes = response._dtypes
+    col_view = response._col_view
+    py_values = response._py_values
+    timestamps = response._timestamps
+    status_codes = response.status_codes
+    per_view: dict[int, list[Any]] = {}
     out: ColumnList = []
     for i, name in enumerate(names):
         v = col_view[i]
-        if v < 0:
-            out.append((name, dtypes[i].name, py_values(i), keys_status, keys_ts))
-            continue
-        shared = per_view.get(v)
-        if shared is None:
-            codes = view_status[v].tolist()
-            ts = [None if c == NOT_FOUND else from_micros(t) for t, c in zip(view_ts[v].tolist(), codes)]
-            shared = per_view[v] = (codes, [STATUS_NAMES[c] for c in codes], ts)
-        codes, statuses, ts = shared
-        ok = valid[i]
-        if ok is not None and not ok.all():
-            statuses = [
-                STATUS_NAMES[NULL_VALUE] if (c == PRESENT and not k) else STATUS_NAMES[c]
-                for c, k in zip(codes, ok.tolist())
-            ]
+        ts = per_view.get(v)
+        if ts is None:
+            ts = per_view[v] = timestamps(i)
+        statuses = [STATUS_NAMES[c] for c in status_codes(name).tolist()]
         out.append((name, dtypes[i].name, py_values(i), statuses, ts))
     return out
 

@@ -28,7 +28,7 @@ __all__ = ["entity_columns", "get_online_features", "get_online_features_async",
 
 _clock = time.perf_counter_ns
 #: up to this many unique entities, rows decode into Python lists (numpy's per-call cost dominates below it)
-SMALL_BATCH = 4
+SMALL_BATCH = 8
 
 
 def entity_columns(entity_rows: Any) -> tuple[tuple[str, ...], list[Any], int]:
@@ -140,24 +140,25 @@ def _decode_view(
         else:
             stale = None
     ts = d.ts
+    okm = d.ok if stale is None else d.ok & ~stale[:, None]
     if inv is not None:
         status = status[inv]
         ts = ts[inv]
-        if stale is not None:
-            stale = stale[inv]
     vi = len(view_status)
     view_status.append(status)
     view_ts.append(ts)
+    # one call for every column's "all valid?", so all-valid columns carry no mask at all
+    complete = okm.all(axis=0).tolist()
+    inv_list = inv.tolist() if inv is not None else None
     for col, fi in view.outputs:
         v = d.values[fi]
-        ok = d.valid[fi]
         if inv is not None:
-            v = v[inv] if not isinstance(v, list) else [v[j] for j in inv.tolist()]
-            ok = ok[inv]
-        if stale is not None:
-            ok = ok & ~stale
+            v = v[inv] if not isinstance(v, list) else [v[j] for j in inv_list]  # type: ignore[union-attr]
         values[col] = v
-        valid[col] = ok
+        if complete[fi]:
+            valid[col] = None
+        else:
+            valid[col] = okm[:, fi] if inv is None else okm[inv, fi]
         col_view[col] = vi
 
 
@@ -173,7 +174,6 @@ def _view_py(
     view_ts: list[Any],
 ) -> None:
     """The few-rows twin of :func:`_decode_view`: Python lists, no numpy per value."""
-    import numpy as np
 
     cutoff = now_us - view.ttl_us if view.ttl_us else None
     if inv is not None:
@@ -188,8 +188,8 @@ def _view_py(
             status.append(OUTSIDE_MAX_AGE if cutoff is not None and r[0] < cutoff else PRESENT)
             ts.append(r[0])
     vi = len(view_status)
-    view_status.append(np.array(status, dtype=np.uint8))
-    view_ts.append(np.array(ts, dtype=np.int64))
+    view_status.append(status)
+    view_ts.append(ts)
     if all(s == PRESENT for s in status):
         for col, fi in view.outputs:
             values[col] = [r[1][fi] for r in rows]  # type: ignore[index]

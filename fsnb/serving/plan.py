@@ -225,7 +225,7 @@ def compile_plan(
         views[view.name] = view
     if use_vectors:
         assert service is not None
-        segs = []
+        segs: list[ViewRead] = []
         for vname, fields in order.items():
             view = views[vname]
             codec = RowCodec(fields)
@@ -256,9 +256,9 @@ def compile_plan(
         view = views[vname]
         kf = tuple(view.entity_columns)
         gkey = tuple(sorted(f.name for f in kf))
-        group = groups.get(gkey)
-        if group is None:
-            group = groups[gkey] = KeyGroup(kf, tuple(key_index[f.name] for f in kf), prefix)
+        if gkey not in groups:
+            groups[gkey] = KeyGroup(kf, tuple(key_index[f.name] for f in kf), prefix)
+        group = groups[gkey]
         codec = RowCodec(view.features)
         idx = {f.name: i for i, f in enumerate(view.features)}
         outputs = [(col_of[(vname, f.name)], idx[f.name]) for f in fields]

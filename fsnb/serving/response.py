@@ -50,6 +50,10 @@ class OnlineResponse:
     ``statuses`` and ``event_timestamps`` give, per output column, one entry per row.
     """
 
+    # Inside: per column, values (numpy array with a validity mask, or a list with None where missing, valid
+    # None) and the index of its view; per view, row statuses (uint8) and event times (int64 µs), as numpy
+    # arrays or, for few-row results, plain lists.
+
     __slots__ = ("_col_view", "_dtypes", "_n", "_n_keys", "_names", "_valid", "_values", "_view_status", "_view_ts")
 
     def __init__(
@@ -98,16 +102,13 @@ class OnlineResponse:
     # ------------------------------------------------------------------------------------------ per column
 
     def _py_values(self, i: int) -> list[Any]:
+        """Column ``i`` as a new list of Python values, None where missing."""
         vals = self._values[i]
         valid = self._valid[i]
-        if isinstance(vals, list):
-            return list(vals) if valid is None else [v if ok else None for v, ok in zip(vals, valid.tolist())]
-        out = vals.tolist()
-        name = self._dtypes[i].name
-        if valid is not None and not valid.all():
-            ok = valid.tolist()
-            out = [v if k else None for v, k in zip(out, ok)]
-        if name == "unix_timestamp":
+        out = list(vals) if isinstance(vals, list) else vals.tolist()
+        if valid is not None:
+            out = [v if ok else None for v, ok in zip(out, valid.tolist())]
+        if self._dtypes[i].name == "unix_timestamp" and not isinstance(vals, list):
             out = [None if v is None else from_micros(v) for v in out]
         return out  # type: ignore[no-any-return]
 
@@ -119,10 +120,13 @@ class OnlineResponse:
         v = self._col_view[i]
         if v < 0:
             return np.full(self._n, PRESENT, dtype=np.uint8)
-        rows = self._view_status[v]
+        rows = np.asarray(self._view_status[v], dtype=np.uint8)
         valid = self._valid[i]
-        if valid is None:  # values held as a list with None for every missing value
-            valid = np.array([x is not None for x in self._values[i]], dtype=bool)
+        if valid is None:
+            vals = self._values[i]
+            if not isinstance(vals, list):  # a numpy column without a mask: every value is there
+                return rows.copy()  # type: ignore[no-any-return]
+            valid = np.array([x is not None for x in vals], dtype=bool)  # a list: None marks a missing value
         out = rows.copy()
         out[(rows == PRESENT) & ~valid] = NULL_VALUE
         return out  # type: ignore[no-any-return]
@@ -131,8 +135,8 @@ class OnlineResponse:
         v = self._col_view[i]
         if v < 0:
             return [None] * self._n
-        ts = self._view_ts[v].tolist()
-        st = self._view_status[v].tolist()
+        ts = _as_list(self._view_ts[v])
+        st = _as_list(self._view_status[v])
         return [None if s == NOT_FOUND else from_micros(t) for t, s in zip(ts, st)]
 
     @property
@@ -147,9 +151,14 @@ class OnlineResponse:
 
     def iter_columns(self) -> Iterator[tuple[str, list[Any], list[str], list[datetime | None]]]:
         """``(name, values, statuses, event_timestamps)`` per output column, join keys first."""
+        per_view: dict[int, list[datetime | None]] = {}
         for i, n in enumerate(self._names):
             codes = self.status_codes(n).tolist()
-            yield n, self._py_values(i), [STATUS_NAMES[c] for c in codes], self._timestamps(i)
+            v = self._col_view[i]
+            ts = per_view.get(v)
+            if ts is None:
+                ts = per_view[v] = self._timestamps(i)
+            yield n, self._py_values(i), [STATUS_NAMES[c] for c in codes], list(ts)
 
     # ------------------------------------------------------------------------------------------ exits
 
@@ -337,6 +346,10 @@ def _string_array(values: list[Any], dtype: Any) -> Any:
 
         return pd.arrays.ArrowStringArray(pa.array(values, type=pa.large_string()))
     return pd.array(values, dtype=dtype)
+
+
+def _as_list(values: Any) -> list[Any]:
+    return values if isinstance(values, list) else values.tolist()  # type: ignore[no-any-return]
 
 
 def _datetime_array(us: Any) -> Any:

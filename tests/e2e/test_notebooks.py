@@ -96,7 +96,7 @@ def test_quickstart_runs_every_mode_against_redis_and_its_own_server(redis_serve
     assert "LatencyReport" in text and "ParityReport" in text and "100.00% match" in text
     for mode in ("direct", "async", "precomputed", "rest", "remote"):
         assert f"<td>{mode}</td>" in text, mode  # measured, not skipped: every mode had a row of numbers
-    assert "skipped" not in text
+    assert "<i>skipped" not in text and "<i>error" not in text  # no mode failed or went unmeasured
 
 
 def test_latency_explorer_notebook_runs_against_the_served_repo(served_repo, tmp_path: Path) -> None:

@@ -101,7 +101,20 @@ def test_worker_recycling_drops_no_request(tmp_path: Path, own_redis: RedisServe
                 except Exception as e:  # every failure is a dropped request
                     errors.append(f"{type(e).__name__}: {e}")
 
+        def raw_client() -> None:  # plain keep-alive requests, no retry at all: every failure is a dropped request
+            with requests.Session() as s:
+                for _ in range(300):
+                    try:
+                        r = s.post(server.url + "/get-online-features", json=BODY, timeout=10)
+                        if r.status_code == 200:
+                            done["raw_ok"] += 1
+                        else:
+                            errors.append(f"HTTP {r.status_code}")
+                    except requests.RequestException as e:
+                        errors.append(f"raw {type(e).__name__}: {e}")
+
         threads = [threading.Thread(target=client) for _ in range(4)]
+        threads += [threading.Thread(target=raw_client) for _ in range(2)]
         for t in threads:
             t.start()
         for t in threads:
@@ -109,6 +122,7 @@ def test_worker_recycling_drops_no_request(tmp_path: Path, own_redis: RedisServe
         store.close()
         assert errors == []
         assert done["ok"] == 1200
+        assert done["raw_ok"] == 600
         recycled = first_pids - set(server.worker_pids())
         assert recycled, "the workers were never recycled: the test did not exercise max-requests"
         assert "Autorestarting worker" in server.log() or len(recycled) >= 1

@@ -49,14 +49,20 @@ class ServerProcess:
         workers: int = 2,
         args: Sequence[str] = (),
         env: dict[str, str] | None = None,
+        tls: tuple[str, str] | None = None,
+        module: str = "fsnb.server",
     ) -> None:
         self.repo = str(repo)
+        self.tls = tls
+        self.module = module
         self.online_url = online_url
         self.workers = workers
         self.args = list(args)
         self.env = env or {}
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        #: what ``requests`` should verify TLS with (the test's own certificate).
+        self.verify: str | bool = tls[1] if tls else True
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = Path(tempfile.mkstemp(prefix="fsnb-server-", suffix=".log")[1])
         self.metrics_dir = tempfile.mkdtemp(prefix="fsnb-prom-")
@@ -70,8 +76,9 @@ class ServerProcess:
             **self.env,
         }
         cmd = [
-            sys.executable, "-m", "fsnb.server", "--repo", self.repo, "--host", "127.0.0.1",
-            "--port", str(self.port), "--workers", str(self.workers), *self.args,
+            sys.executable, "-m", self.module, *(["serve"] if self.module == "fsnb.cli" else []),
+            "--repo", self.repo, "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),
+            *(["--tls-key", self.tls[0], "--tls-cert", self.tls[1]] if self.tls else []), *self.args,
         ]
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(ROOT))
@@ -81,7 +88,8 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"feature server exited with {self.proc.returncode}:\n{self.log()}")
             with contextlib.suppress(requests.RequestException):
-                if requests.get(self.url + "/ping", timeout=1).status_code == 200 and self._all_workers_up():
+                ping = requests.get(self.url + "/ping", timeout=1, verify=self.verify)
+                if ping.status_code == 200 and self._all_workers_up():
                     return self
             time.sleep(0.1)
         self.stop()

@@ -259,11 +259,11 @@ def test_async_equals_sync(store: fsnb.Store) -> None:
 
 
 def test_delete_view_data(store: fsnb.Store) -> None:
-    from fsnb.online.keys import hash_key_prefix
+    from fsnb.online.writes import delete_view_data
 
-    write_profile(store, [(1, 30, "Porto", 1.5, ago(minutes=1))])
+    write_profile(store, [(1, 30, "Porto", 1.5, ago(minutes=1)), (2, 3, "x", 1.0, ago(minutes=1))])
     write_activity(store, [1], ago(minutes=1))
-    store.online.delete_field(hash_key_prefix(store.project) + b"\x01", b"profile")
+    assert delete_view_data(store, "profile") == 2
     got = store.get_online_features(["profile:age", "activity:clicks"], {"user_id": [1]})
     assert got.statuses == {"user_id": ["PRESENT"], "age": ["NOT_FOUND"], "clicks": ["PRESENT"]}
 

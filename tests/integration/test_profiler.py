@@ -74,6 +74,23 @@ def test_entities_are_drawn_from_what_was_materialized(store) -> None:
     a = sample_keys(pool, 10, random.Random(3))
     assert a == sample_keys(pool, 10, random.Random(3))  # a fixed seed draws the same entities
     assert len(set(a)) == 10  # no duplicates inside one batch when the pool is big enough
+    from fsnb.examples.banking import special_ids
+
+    stale = set(special_ids("outside_ttl", CUSTOMERS, view="customer_demographics"))
+    assert stale and not stale & ids  # older than the materialized window: never loaded, never sampled
+
+
+def test_a_service_whose_vectors_were_never_built_is_skipped_with_the_fix(store) -> None:
+    import fsnb
+
+    view = store.get_feature_view("transaction_stats")
+    store.apply([fsnb.FeatureService("zz_unbuilt", [view[["txn_count_7d"]]], precompute_online=True)])
+    report = profile(store, "zz_unbuilt", modes=["direct", "precomputed"], batch_sizes=[1], warmup=1,
+                     iterations=3, duration_s=0.2, progress=False)
+    assert report.case("direct", 1).status == "ok"
+    skipped = report.case("precomputed", 1)
+    assert skipped.status == "skipped" and "build_vectors('zz_unbuilt')" in skipped.reason
+    assert [t.mode for t in report.throughput] == ["direct"]
 
 
 def test_entity_source_and_feature_refs(store) -> None:

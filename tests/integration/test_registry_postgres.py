@@ -64,6 +64,25 @@ def test_ttl_check_is_one_query_on_postgres(repo: Path, postgres_url: str) -> No
     store.close()
 
 
+def test_reads_survive_the_server_dropping_connections(repo: Path, postgres_url: str) -> None:
+    import psycopg
+
+    store = make_store(repo, postgres_url)
+    store.apply(all_of(definitions()))
+    reg = Registry(postgres_url, project="bank", cache_ttl_seconds=0)
+    assert reg.version() == 1  # a pooled connection now exists
+    dbname = postgres_url.rsplit("/", 1)[1]
+    with psycopg.connect(postgres_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (dbname,))
+    assert reg.version() == 1  # the dropped connection is replaced, no error
+    assert reg.snapshot().get_feature_view("transaction_stats") == definitions()["view"]
+    with psycopg.connect(postgres_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (dbname,))
+    assert store.apply(all_of(definitions(ttl_days=4))).version_after == 2  # applies retry too
+    reg.close()
+    store.close()
+
+
 def test_projects_are_isolated(repo: Path, postgres_url: str) -> None:
     a = make_store(repo, postgres_url, project="a")
     b = make_store(repo, postgres_url, project="b")

@@ -161,6 +161,15 @@ def test_help_lists_the_commands(tmp_path: Path) -> None:
         assert name in result.stdout
 
 
+def test_the_installed_console_script(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "fsnb"
+    if not script.exists():
+        pytest.skip("fsnb is not installed as a console script in this environment")
+    done = subprocess.run([str(script), "ls"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "No objects in project 'default'" in done.stdout
+
+
 def test_main_returns_exit_status_in_process(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from fsnb.cli import main
 

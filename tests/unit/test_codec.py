@@ -192,6 +192,13 @@ def test_rows_of_another_schema_or_version_read_as_absent() -> None:
     assert b.decode([blob]).found.tolist() == [False]
     assert c.decode([blob]).found.tolist() == [False]
     assert a.decode([b"\x02" + blob[1:], b"junk", blob]).found.tolist() == [False, False, True]
+    assert [r is not None for r in a.decode_py([b"\x02" + blob[1:], b"junk", blob])] == [False, False, True]
+    # rows with variable parts, read by a codec of another schema, by both decoders
+    v1 = RowCodec([Field("x", Int64), Field("s", String)])
+    v2 = RowCodec([Field("x", Int64), Field("s", String), Field("f", Float64)])
+    old = v1.encode_row([1, "a"], t)
+    assert v2.decode([old]).found.tolist() == [False] and v2.decode_py([old]) == [None]
+    assert v1.decode_py([v2.encode_row([1, "a", 2.0], t)]) == [None]
 
 
 def test_many_rows_decode_in_one_pass() -> None:

@@ -109,3 +109,4 @@ def test_plot_draws_distribution_and_percentiles() -> None:
     dist, by_batch = fig.axes
     assert [t.get_text() for t in dist.get_xticklabels()] == ["direct", "precomputed"]
     assert len(by_batch.get_lines()) == 4  # p50 and p99 per measured mode
+    assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"  # shows inline without pyplot or %matplotlib
