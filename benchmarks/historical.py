@@ -92,16 +92,20 @@ def main() -> int:
 
         ns = runpy.run_path(str(ROOT / "fsnb" / "templates" / "banking" / "definitions.py"))
         store = _store(tmp)
-        store.apply([v for v in ns.values() if isinstance(v, (Entity, DataSource, FeatureView, FeatureService))])  # type: ignore[attr-defined]
+        kinds = (Entity, DataSource, FeatureView, FeatureService)
+        store.apply([v for v in ns.values() if isinstance(v, kinds)])  # type: ignore[attr-defined]
         store.close()  # type: ignore[attr-defined]
         results: dict[int, list[dict[str, float]]] = {}
         for n in sizes:
             for _ in range(repeat):
-                out = subprocess.run(
+                done = subprocess.run(
                     [sys.executable, __file__, "--child", "--repo", tmp, "--rows", str(n), "--customers",
                      str(customers)],
-                    check=True, capture_output=True, text=True, env=env,
-                ).stdout.strip().splitlines()[-1]
+                    capture_output=True, text=True, env=env,
+                )
+                if done.returncode != 0:
+                    raise SystemExit(f"training-set run failed:\n{done.stderr}")
+                out = done.stdout.strip().splitlines()[-1]
                 results.setdefault(n, []).append(json.loads(out))
     print(f"get_historical_features, realtime_scoring (3 views, 20 features), {customers:,} customers "
           f"(median of {repeat}):")

@@ -111,11 +111,14 @@ def main() -> int:
             for label, days in WINDOWS.items():
                 for _ in range(repeat):
                     client.flushall()
-                    out = subprocess.run(
+                    done = subprocess.run(
                         [sys.executable, __file__, "--child", "--repo", tmp, "--registry", registry,
                          "--redis", server.url, "--days", str(days)],
-                        check=True, capture_output=True, text=True,
-                    ).stdout.strip().splitlines()[-1]
+                        capture_output=True, text=True,
+                    )
+                    if done.returncode != 0:
+                        raise SystemExit(f"materialize run failed:\n{done.stderr}")
+                    out = done.stdout.strip().splitlines()[-1]
                     results.setdefault(label, []).append(json.loads(out))
                     print(f"  window {label}: {out}", flush=True)
             client.close()

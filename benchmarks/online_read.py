@@ -89,8 +89,15 @@ def load_banking(workdir: str, customers: int, url: str) -> fsnb.Store:
         ids = table.column("customer_id")
         last = [*pc.not_equal(ids.slice(0, len(ids) - 1), ids.slice(1)).to_pylist(), True]
         table = table.filter(last)
+        t0 = time.perf_counter()
         write_view_table(store, view, table, timestamp_column="event_timestamp")
-    build_vectors(store, SERVICE, progress=False)
+        dt = time.perf_counter() - t0
+        rate = table.num_rows / dt
+        print(f"  write_view_table {name}: {table.num_rows} rows in {dt * 1000:.0f} ms = {rate:,.0f} rows/s")
+    t0 = time.perf_counter()
+    n = build_vectors(store, SERVICE, progress=False)
+    dt = time.perf_counter() - t0
+    print(f"  build_vectors {SERVICE}: {n} vectors in {dt * 1000:.0f} ms = {n / dt:,.0f} vectors/s")
     return store
 
 
@@ -147,7 +154,6 @@ def main(argv: list[str] | None = None) -> int:
     import redis
 
     from fsnb.online.keys import encode_entity_keys, hash_key_prefix, vector_key_prefix
-    from fsnb.serving.api import get_online_features, get_online_features_async
 
     workdir = tempfile.mkdtemp(prefix="fsnb-bench-")
     proc, url = start_redis(workdir)
@@ -197,22 +203,22 @@ def main(argv: list[str] | None = None) -> int:
             await pipe.execute()
 
         def direct_dict(ids: list[int]) -> Any:
-            return get_online_features(store, SERVICE, rows(ids), precomputed=False).to_dict()
+            return store.get_online_features(SERVICE, rows(ids), precomputed=False).to_dict()
 
         def direct_df(ids: list[int]) -> Any:
-            return get_online_features(store, SERVICE, rows(ids), precomputed=False).to_df()
+            return store.get_online_features(SERVICE, rows(ids), precomputed=False).to_df()
 
         def pre_dict(ids: list[int]) -> Any:
-            return get_online_features(store, SERVICE, rows(ids)).to_dict()
+            return store.get_online_features(SERVICE, rows(ids)).to_dict()
 
         def pre_df(ids: list[int]) -> Any:
-            return get_online_features(store, SERVICE, rows(ids)).to_df()
+            return store.get_online_features(SERVICE, rows(ids)).to_df()
 
         async def async_dict(ids: list[int]) -> Any:
-            return (await get_online_features_async(store, SERVICE, rows(ids), precomputed=False)).to_dict()
+            return (await store.get_online_features_async(SERVICE, rows(ids), precomputed=False)).to_dict()
 
         async def async_pre_dict(ids: list[int]) -> Any:
-            return (await get_online_features_async(store, SERVICE, rows(ids))).to_dict()
+            return (await store.get_online_features_async(SERVICE, rows(ids))).to_dict()
 
         # keep the floors honest: the same keys return the same data through fsnb
         check = direct_dict([1, 2, 3])

@@ -16,6 +16,7 @@ and ``python -m fsnb.server`` processes (gunicorn + uvicorn workers). Methodolog
   processes and by the clients (the two compete for the same 2 cores).
 - recycling: the 2-worker throughput run again with ``--max-requests 1000 --max-requests-jitter 50``; failed
   requests counted with no client retry (each failure would be a dropped request).
+- wire: the remote SDK with JSON vs Arrow IPC responses at 1 / 10 / 100 / 500 rows, interleaved.
 - soak: sequential remote-SDK calls; p50 of the last 10% over p50 of the first 10%; client RSS before/after.
 """
 
@@ -221,6 +222,29 @@ def latency(port: int, repo: Path, customers: int, calls: int) -> dict[str, Any]
     return out
 
 
+def wire_formats(port: int, repo: Path, customers: int, calls: int) -> dict[str, Any]:
+    """Remote SDK with the JSON and the Arrow IPC response, interleaved, at several batch sizes."""
+    import fsnb
+
+    rng = random.Random(3)
+    stores = {}
+    for wire in ("json", "arrow"):
+        stores[wire] = fsnb.Store(repo, online_store={"type": "remote", "path": f"http://127.0.0.1:{port}"})
+        stores[wire].online.wire = wire  # type: ignore[attr-defined]
+    cases: dict[str, Callable[[], Any]] = {}
+    for n in (1, 10, 100, 500):
+        for wire, store in stores.items():
+            def call(store: Any = store, n: int = n) -> Any:
+                rows = {"customer_id": [rng.randint(1, customers) for _ in range(n)]}
+                return store.get_online_features(SERVICE, rows).to_dict()
+
+            cases[f"SDK {wire:5s} {n:3d} rows (to_dict)"] = call
+    out = interleaved(cases, calls, warmup=20, block=10)
+    for s in stores.values():
+        s.close()
+    return out
+
+
 def stacks(calls: int) -> dict[str, Any]:
     """Trivial endpoint: our raw ASGI handler vs Starlette, both on uvicorn (uvloop + httptools), one process."""
     with uvicorn_app(RAW_APP) as raw_port, uvicorn_app(STARLETTE_APP) as star_port:
@@ -347,7 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--calls", type=int, default=200, help="timed calls per latency case")
     ap.add_argument("--duration", type=float, default=None, help="seconds per throughput run")
     ap.add_argument("--soak", type=int, default=None, help="sequential SDK calls in the soak")
-    ap.add_argument("--skip", nargs="*", default=[], choices=["latency", "stacks", "throughput", "recycle", "soak"])
+    ap.add_argument("--skip", nargs="*", default=[],
+                    choices=["latency", "wire", "stacks", "throughput", "recycle", "soak"])
     ap.add_argument("--json", default=None, help="write the results here")
     args = ap.parse_args(argv)
     customers = args.customers or (2_000 if args.quick else 10_000)
@@ -380,6 +405,11 @@ def main(argv: list[str] | None = None) -> int:
                 r["x_floor_p50"] = r["p50"] / floor
             results["latency_workers_1"] = lat
             show("latency, --workers 1 (ms)", lat)
+        if "wire" not in args.skip:
+            with feature_server(repo, redis.url, 1) as (_, port, _proc):
+                wf = wire_formats(port, repo, customers, max(50, args.calls // 2))
+            results["wire_formats"] = wf
+            show("remote SDK wire format: JSON vs Arrow IPC, --workers 1 (ms)", wf)
         if "stacks" not in args.skip:
             st = stacks(args.calls * 2)
             st["starlette_over_raw_p50"] = st["Starlette /ping"]["p50"] / st["raw ASGI /ping"]["p50"]

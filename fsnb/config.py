@@ -128,7 +128,8 @@ class Config:
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def _interpolate(value: Any, where: str, env: Mapping[str, str]) -> Any:
+def _interpolate(value: Any, where: str, env: Mapping[str, str] | None = None) -> Any:
+    env = os.environ if env is None else env
     if isinstance(value, str):
 
         def sub(m: re.Match[str]) -> str:

@@ -119,17 +119,25 @@ class HttpSessionManager:
                 del self._sessions[key]
                 entry = None
             if entry is None:
-                entry = _Entry(self._new_session())
+                entry = _Entry(self._new_session(origin))
                 self._sessions[key] = entry
                 self.sessions_created += 1
             entry.last_used = now
             return entry
 
-    def _new_session(self) -> requests.Session:
+    def _new_session(self, origin: str) -> requests.Session:
         import requests
         from requests.adapters import HTTPAdapter
+        from requests.utils import get_environ_proxies
 
         s = requests.Session()
+        # Read proxy / CA-bundle environment variables once per session, not on every call (requests would scan
+        # os.environ per request: a measurable share of a sub-millisecond call).
+        s.trust_env = False
+        s.proxies.update(get_environ_proxies(origin))
+        ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if ca_bundle:
+            s.verify = ca_bundle
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self.settings.pool_size, max_retries=0)
         s.mount("http://", adapter)
         s.mount("https://", adapter)

@@ -188,8 +188,8 @@ def _summary(view: str, w: _Window | None, rows: int, seconds: float) -> dict[st
 def _write_view(store: Store, w: _Window, relation: str, types: dict[str, str], progress: bool) -> dict[str, Any]:
     """Stream the view's latest rows into the online store, keeping at most ``WRITERS`` batches in flight.
 
-    Two writer threads overlap one batch's encoding (Python) with another's Redis round trips (GIL released);
-    batches hold disjoint entities (one row per entity), so their order does not matter.
+    With Redis, two writer threads overlap one batch's encoding (Python) with another's round trips (the GIL is
+    released while waiting); batches hold disjoint entities (one row per entity), so their order does not matter.
     """
     from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
@@ -207,25 +207,31 @@ def _write_view(store: Store, w: _Window, relation: str, types: dict[str, str], 
         write_view_table(store, w.view, pa.Table.from_batches([batch]), timestamp_column=ts_col)
         return batch.num_rows
 
-    with _bar(progress, w.view.name, "rows") as bar, ThreadPoolExecutor(WRITERS, "fsnb-materialize") as pool:
-        pending: set[Future[int]] = set()
-        try:
-            for batch in store.offline.stream(sql, batch_size=BATCH_ROWS, what=f"materializing {w.view.name!r}"):
-                if len(pending) >= WRITERS:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for f in done:
-                        n = f.result()
-                        rows += n
-                        bar.update(n)
-                pending.add(pool.submit(write, batch))
-            for f in pending:
-                n = f.result()
-                rows += n
-                bar.update(n)
-        except BaseException:
-            for f in pending:
-                f.cancel()
-            raise
+    batches = store.offline.stream(sql, batch_size=BATCH_ROWS, what=f"materializing {w.view.name!r}")
+    writers = WRITERS if store.config.online_store.type == "redis" else 1  # SQLite takes one writer at a time
+    with _bar(progress, w.view.name, "rows") as bar:
+        if writers == 1:
+            for batch in batches:
+                rows += write(batch)
+                bar.update(batch.num_rows)
+        else:
+            with ThreadPoolExecutor(writers, "fsnb-materialize") as pool:
+                pending: set[Future[int]] = set()
+                try:
+                    for batch in batches:
+                        if len(pending) >= writers:
+                            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                            for f in done:
+                                rows += f.result()
+                                bar.update(f.result())
+                        pending.add(pool.submit(write, batch))
+                    for f in pending:
+                        rows += f.result()
+                        bar.update(f.result())
+                except BaseException:
+                    for f in pending:
+                        f.cancel()
+                    raise
     return _summary(w.view.name, w, rows, time.perf_counter() - began)
 
 

@@ -48,7 +48,7 @@ def push(store: Store, source: str | DataSource, df: Any, to: str = "online") ->
         v for v in snapshot.feature_views.values()
         if isinstance(v.source, PushSource) and v.source.name == push_source.name
     ]
-    table = _to_arrow(df)
+    table = _parse_text_timestamps(_to_arrow(df), {push_source.timestamp_field, push_source.created_timestamp_column})
     for view in views:
         _validate(view, table)
     offline_rows = None
@@ -78,6 +78,28 @@ def _to_arrow(df: Any) -> pa.Table:
         except (pa.ArrowException, ValueError, TypeError) as e:
             raise DataValidationError(f"pushed rows cannot be converted to Arrow: {e}") from None
     raise DataValidationError(f"push takes a pandas DataFrame or a pyarrow Table, got {type(df).__name__}")
+
+
+def _parse_text_timestamps(table: pa.Table, names: set[str | None]) -> pa.Table:
+    """ISO-8601 text in the timestamp columns (as JSON clients send it) as UTC timestamps."""
+    import pyarrow as pa
+
+    for name in names:
+        if name is None or name not in table.column_names:
+            continue
+        col = table.column(name)
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            import pandas as pd
+
+            try:
+                parsed = pd.to_datetime(pd.Series(col.to_pylist(), dtype=object), utc=True, format="ISO8601")
+            except (ValueError, TypeError) as e:
+                raise DataValidationError(
+                    f"pushed column {name!r} holds text that is not an ISO-8601 time: {e}"
+                ) from None
+            arr = pa.array(parsed, type=pa.timestamp("us", tz="UTC"))
+            table = table.set_column(table.column_names.index(name), name, arr)
+    return table
 
 
 def _validate(view: FeatureView, table: pa.Table) -> None:

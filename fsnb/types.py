@@ -125,9 +125,7 @@ class _Scalar(DType):
             return True
         name = self.name
         if name == "int32":
-            return t.is_integer(arrow_type) and (
-                arrow_type.bit_width <= 16 or arrow_type in (pa.int32(),)
-            )
+            return t.is_integer(arrow_type) and arrow_type != pa.uint64()
         if name == "int64":
             return t.is_integer(arrow_type) and arrow_type != pa.uint64()
         if name in ("float32", "float64"):

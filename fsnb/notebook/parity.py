@@ -359,6 +359,11 @@ def parity_check(
                 reasons: dict[str, int] = {}
                 d_vals, d_stats, _ = online["direct"][col]
                 for i, ent in enumerate(entity_ids):
+                    o, v = off_vals[i], vals[i]
+                    if type(o) is type(v) and o == v and (
+                        mode != "precomputed" or (d_vals[i] == v and stats[i] == d_stats[i])
+                    ):
+                        continue  # the common case, decided without normalising
                     if mode == "precomputed" and (
                         stats[i] != d_stats[i] or not values_equal(vals[i], d_vals[i], tolerance)
                     ):

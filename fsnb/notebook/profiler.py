@@ -15,6 +15,7 @@ Modes: ``direct`` (sync read path, regular per-view rows), ``async`` (the same o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import gc
 import os
@@ -142,9 +143,21 @@ def profile(
                 runner.close()
     finally:
         if loop is not None:
+            _release_async(store, loop)
             loop.close()
         tick(None)
     return report
+
+
+def _release_async(store: Store, loop: _LoopThread) -> None:
+    """Close the connections the online store opened for the profiler's private event loop."""
+    from fsnb.online.base import OnlineStore
+
+    online = store.online
+    aclose = getattr(type(online), "aclose", None)
+    if aclose is not None and aclose is not OnlineStore.aclose:  # a per-loop release, not the default full close
+        with contextlib.suppress(Exception):
+            loop.run(online.aclose())
 
 
 def resolve_server_url(store: Store, server_url: str | None = None) -> str | None:

@@ -3,7 +3,8 @@
 For each entity row at time T and each requested view, the feature row with the greatest event timestamp
 ``<= T`` (ties broken by the greatest created timestamp) is found with an ``ASOF LEFT JOIN`` on the view's join
 keys; its features are kept only if its event timestamp is ``>= T - ttl`` (both ends inclusive). Each view's source
-is pruned to ``[min(T) - ttl, max(T)]`` before the join. All timestamps are compared as naive UTC.
+is pruned to ``[min(T) - ttl, max(T)]`` and to the request's entities (a semi join) before the join.
+All timestamps are compared as naive UTC.
 """
 
 from __future__ import annotations
@@ -95,7 +96,9 @@ def _view_query(
         f"-- {view.name}\n"
         f"WITH entity AS (\n  SELECT {ROW_COLUMN}, {keys}, "
         f"{timestamp_sql(quote(entity_timestamp), entity_timestamp_type)} AS {_TS}\n  FROM {ENTITY_TABLE}\n),\n"
-        f"fv AS (\n  SELECT {cols}, {ts} AS {_TS}{order}\n  FROM {vs.relation}\n  WHERE {' AND '.join(where)}\n)\n"
+        f"fv AS (\n  SELECT {cols}, {ts} AS {_TS}{order}\n  FROM {vs.relation} AS src\n"
+        f"  SEMI JOIN (SELECT DISTINCT {keys} FROM {ENTITY_TABLE}) AS wanted USING ({keys})\n"
+        f"  WHERE {' AND '.join(where)}\n)\n"
         "SELECT " + ",\n       ".join(selects) + "\nFROM entity\n"
         f"ASOF LEFT JOIN fv ON {' AND '.join(on)}\nORDER BY entity.{ROW_COLUMN}"
     )

@@ -19,13 +19,12 @@ import struct
 import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import numpy as np
 
 from fsnb.definitions import Field
 from fsnb.types import Array, DType, Map, Struct
-
-if TYPE_CHECKING:
-    import numpy as np
 
 __all__ = [
     "ROW_FORMAT_VERSION",
@@ -189,8 +188,6 @@ class RowCodec:
     """Encodes and decodes packed rows for one ordered list of fields (a feature view's, or a projection's)."""
 
     def __init__(self, fields: Sequence[Field]) -> None:
-        import numpy as np
-
         self.fields = tuple(fields)
         self.dtypes = tuple(f.dtype for f in self.fields)
         text = "\n".join(f"{f.name}:{f.dtype.name}" for f in self.fields)
@@ -226,8 +223,6 @@ class RowCodec:
     def encode_columns(self, columns: Sequence[tuple[Any, Any]], ts_us: Any) -> list[bytes]:
         """Rows from columns: per field ``(values, null_mask | None)``; fixed fields as numpy arrays of any
         numeric dtype (timestamps as int µs), the others as lists. ``ts_us`` holds event times in µs."""
-        import numpy as np
-
         ts = np.asarray(ts_us, dtype=np.int64)
         n = len(ts)
         rec = np.zeros(n, dtype=self.record)
@@ -268,8 +263,6 @@ class RowCodec:
 
     def encode_rows(self, rows: Sequence[Sequence[Any]], ts_us: Sequence[Any]) -> list[bytes]:
         """Rows from Python values, row-major."""
-        import numpy as np
-
         cols: list[tuple[Any, Any]] = []
         for i, d in enumerate(self.dtypes):
             vals = [r[i] for r in rows]
@@ -288,8 +281,6 @@ class RowCodec:
 
     def decode(self, blobs: Sequence[bytes | None]) -> DecodedRows:
         """Columns from N stored rows (None = absent). A row of another version or schema counts as absent."""
-        import numpy as np
-
         w = self.width
         zero = self.zero
         if self.var:
@@ -307,8 +298,6 @@ class RowCodec:
 
     def decode_record(self, rec: Any, prefix: str) -> DecodedRows:
         """The fixed part from a structured array whose fields are this codec's, named ``prefix + name``."""
-        import numpy as np
-
         found = (rec[prefix + "v"] == ROW_FORMAT_VERSION) & (rec[prefix + "s"] == self.schema_id)
         nfields = len(self.fields)
         bits = np.unpackbits(rec[prefix + "n"], axis=1, count=nfields, bitorder="little").view(bool)
@@ -326,14 +315,17 @@ class RowCodec:
             for i in self.var:
                 d.values[i] = []
             return
-        self.var_columns(d, list(zip(*_loads(b"[[" + b"],[".join(texts) + b"]]"))))
+        # one flat JSON array for all rows: no list per row (fewer objects for the GC), columns by slicing
+        flat = _loads(b"[" + b",".join(texts) + b"]")
+        k = len(self.var)
+        self.var_columns(d, [flat[j::k] for j in range(k)] if k > 1 else [flat])
 
-    def var_columns(self, d: DecodedRows, cols: Sequence[Sequence[Any]]) -> None:
-        """Set the variable fields of ``d`` from decoded JSON columns (one per variable field)."""
+    def var_columns(self, d: DecodedRows, cols: Sequence[list[Any]]) -> None:
+        """Set the variable fields of ``d`` from decoded JSON columns (one new list per variable field)."""
         for k, i in enumerate(self.var):
             col = cols[k]
             if self._var_plain[k]:
-                d.values[i] = list(col)
+                d.values[i] = col
             else:
                 dtype = self.dtypes[i]
                 d.values[i] = [None if v is None else _from_jsonable(dtype, v) for v in col]
@@ -386,8 +378,6 @@ class SegmentsCodec:
     offsets, then one JSON array with every segment's variable values in order."""
 
     def __init__(self, codecs: Sequence[RowCodec], header: int) -> None:
-        import numpy as np
-
         self.codecs = list(codecs)
         self.header = header
         spec: list[Any] = []
@@ -445,8 +435,6 @@ class SegmentsCodec:
 
     def decode(self, bodies: Sequence[bytes | None]) -> list[DecodedRows]:
         """Per segment, the columns of N vector bodies (None: no vector)."""
-        import numpy as np
-
         h, w = self.header, self.width
         end = h + w
         fixed = [self.zero if b is None else b[h:end] for b in bodies]
@@ -455,8 +443,9 @@ class SegmentsCodec:
         if any(self.var_counts):
             nulls = self.var_nulls
             texts = [nulls if b is None else b[end + 1 : -1] for b in bodies]
-            rows = _loads(b"[[" + b"],[".join(texts) + b"]]")
-            cols = list(zip(*rows))
+            flat = _loads(b"[" + b",".join(texts) + b"]")
+            total = sum(self.var_counts)
+            cols = [flat[j::total] for j in range(total)]
             pos = 0
             for c, d, k in zip(self.codecs, out, self.var_counts):
                 if k:

@@ -69,6 +69,17 @@ def translate_errors(url: str) -> Iterator[None]:
         raise translated(url, e) from e
 
 
+def _pack(head: bytes, keys: Sequence[bytes], tail: bytes) -> bytes:
+    """``head | $len | key | tail`` per key, as RESP; keys of one length (the usual case) in a single join."""
+    if not keys:
+        return b""
+    n = len(keys[0])
+    if all(len(k) == n for k in keys):
+        h = head + b"$%d\r\n" % n
+        return h + (tail + h).join(keys) + tail
+    return b"".join([b"%s$%d\r\n%s%s" % (head, len(k), k, tail) for k in keys])
+
+
 def _raise_errors(replies: list[Any]) -> list[Any]:
     for r in replies:
         if isinstance(r, Exception):  # error replies come back as values: every reply was read, the conn is clean
@@ -111,7 +122,23 @@ async def _send_async(conn: Any, payload: bytes, timeout: float | None) -> None:
             await writer.drain()
 
 
+class _Expiry:
+    """Cancels a read that outlives the socket timeout (a bare ``call_later`` costs a third of
+    ``asyncio.timeout()``, which matters at ~50 µs per request)."""
+
+    __slots__ = ("fired", "task")
+
+    def __init__(self, task: Any) -> None:
+        self.task = task
+        self.fired = False
+
+    def __call__(self) -> None:
+        self.fired = True
+        self.task.cancel()
+
+
 async def _read_replies_async(conn: Any, n: int, timeout: float | None) -> list[Any]:
+    """``n`` replies, straight from the hiredis reader (see :func:`_read_replies`), within ``timeout`` seconds."""
     import asyncio
 
     parser = getattr(conn, "_parser", None)
@@ -119,16 +146,28 @@ async def _read_replies_async(conn: Any, n: int, timeout: float | None) -> list[
     if reader is None or _NOT_ENOUGH is None:
         return [await conn.read_response() for _ in range(n)]
     gets = reader.gets
+    fill = parser.read_from_socket  # type: ignore[union-attr]
     out: list[Any] = []
     append = out.append
-    for _ in range(n):
-        r = gets()
-        if r is _NOT_ENOUGH:
-            async with asyncio.timeout(timeout):
-                while r is _NOT_ENOUGH:
-                    await parser.read_from_socket()  # type: ignore[union-attr]
-                    r = gets()
-        append(r)
+    handle = expiry = None
+    try:
+        for _ in range(n):
+            r = gets()
+            while r is _NOT_ENOUGH:
+                if handle is None and timeout:
+                    expiry = _Expiry(asyncio.current_task())
+                    handle = asyncio.get_running_loop().call_later(timeout, expiry)
+                await fill()
+                r = gets()
+            append(r)
+    except asyncio.CancelledError:
+        if expiry is not None and expiry.fired:
+            expiry.task.uncancel()
+            raise redis.TimeoutError(f"no reply from Redis within {timeout} s") from None
+        raise
+    finally:
+        if handle is not None:
+            handle.cancel()
     return _raise_errors(out)
 
 
@@ -180,30 +219,17 @@ class RedisOnlineStore(OnlineStore):
 
     def _pack_hmgets(self, groups: Sequence[HashRead]) -> bytes:
         parts: list[bytes] = []
-        append = parts.append
         for keys, fields in groups:
             packed = self._fields.get(fields)
             if packed is None:
                 packed = b"".join(b"$%d\r\n%s\r\n" % (len(f), f) for f in fields)
                 self._fields[fields] = packed
-            head = b"*%d\r\n$5\r\nHMGET\r\n" % (len(fields) + 2)
-            for k in keys:
-                append(head)
-                append(b"$%d\r\n" % len(k))
-                append(k)
-                append(b"\r\n")
-                append(packed)
-        return b"".join(parts)
+            parts.append(_pack(b"*%d\r\n$5\r\nHMGET\r\n" % (len(fields) + 2), keys, b"\r\n" + packed))
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     @staticmethod
     def _pack_gets(keys: Sequence[bytes]) -> bytes:
-        parts: list[bytes] = []
-        append = parts.append
-        for k in keys:
-            append(b"*2\r\n$3\r\nGET\r\n$%d\r\n" % len(k))
-            append(k)
-            append(b"\r\n")
-        return b"".join(parts)
+        return _pack(b"*2\r\n$3\r\nGET\r\n", keys, b"\r\n")
 
     # ------------------------------------------------------------------------------------ sync reads
 
@@ -347,14 +373,24 @@ class RedisOnlineStore(OnlineStore):
         return written
 
     def write_values(self, keys: Sequence[bytes], values: Sequence[bytes]) -> None:
+        """SET each value (with the key expiry, if any): packed here and sent in chunks, one round trip each."""
         size = self.write_batch_size
-        ttl = self.key_ttl_seconds or None
-        with translate_errors(self.url):
-            for start in range(0, len(keys), size):
-                pipe = self.client.pipeline(transaction=False)
-                for k, v in zip(keys[start : start + size], values[start : start + size]):
-                    pipe.set(k, v, ex=ttl)
-                pipe.execute()
+        ttl = self.key_ttl_seconds
+        tail = b"$2\r\nEX\r\n$%d\r\n%d\r\n" % (len(str(ttl)), ttl) if ttl else b""
+        head = b"*5\r\n$3\r\nSET\r\n" if ttl else b"*3\r\n$3\r\nSET\r\n"
+        for start in range(0, len(keys), size):
+            parts: list[bytes] = []
+            append = parts.append
+            chunk = keys[start : start + size]
+            for k, v in zip(chunk, values[start : start + size]):
+                append(head)
+                append(b"$%d\r\n" % len(k))
+                append(k)
+                append(b"\r\n$%d\r\n" % len(v))
+                append(v)
+                append(b"\r\n")
+                append(tail)
+            self._round_trip(b"".join(parts), len(chunk))
 
     def scan_keys(self, prefix: bytes, *, count: int = 1000) -> Iterator[list[bytes]]:
         match = _escape_glob(prefix) + b"*"

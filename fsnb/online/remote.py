@@ -28,13 +28,15 @@ from fsnb.online.base import HashRead, OnlineStore
 __all__ = ["RemoteOnlineStore"]
 
 _ARROW = "application/vnd.apache.arrow.stream"
+_ARROW_ACCEPT = {"Accept": _ARROW}
 _WRITE_TIMEOUT = 300.0
 
 
 class RemoteOnlineStore(OnlineStore):
     """Online reads and writes through a feature server at ``config.path``.
 
-    ``wire`` picks the read format: ``"json"`` (default; Feast's shape plus dtypes) or ``"arrow"`` (Arrow IPC).
+    ``wire`` picks the read format: ``"json"`` (default; Feast's shape plus dtypes) or ``"arrow"`` (Arrow IPC);
+    ``benchmarks/rest.py`` measures both (JSON is faster at every batch size measured, so it is the default).
     """
 
     capabilities: ClassVar[frozenset[str]] = frozenset()
@@ -45,8 +47,7 @@ class RemoteOnlineStore(OnlineStore):
         self.config = config
         self.url = config.path.rstrip("/")
         self.wire = wire
-        headers = {"Accept": _ARROW if wire == "arrow" else "application/json",
-                   "Content-Type": "application/json"}
+        headers = {"Accept": "application/json", "Content-Type": "application/json"}
         if config.auth_token:
             headers["Authorization"] = f"Bearer {config.auth_token}"
         self.http = HttpSessionManager(
@@ -74,7 +75,10 @@ class RemoteOnlineStore(OnlineStore):
     ) -> Any:
         """Read through ``POST /get-online-features``; see :meth:`fsnb.Store.get_online_features`."""
         body = _dumps(_read_request(features, entity_rows, full_feature_names, precomputed))
-        response = self.http.request("POST", self._read_url, data=body, idempotent=True)
+        if self.wire == "arrow":
+            response = self.http.request("POST", self._read_url, data=body, idempotent=True, headers=_ARROW_ACCEPT)
+        else:
+            response = self.http.request("POST", self._read_url, data=body, idempotent=True)
         return _response_from(response)
 
     async def get_online_features_async(

@@ -20,7 +20,7 @@ from fsnb.definitions import FeatureService, FeatureView
 from fsnb.errors import RequestError, VectorsNotBuiltError
 from fsnb.online.codec import ROW_FORMAT_VERSION, RowCodec, SegmentsCodec
 from fsnb.online.keys import hash_key_prefix, marker_key, vector_key_prefix
-from fsnb.online.writes import codec_for
+from fsnb.online.writes import codec_for, codec_for_fields
 
 if TYPE_CHECKING:
     from fsnb.registry.snapshot import RegistrySnapshot
@@ -81,6 +81,9 @@ def vector_blobs(
     return [(view, d, inv) for view, d in zip(vp.views, decoded)]
 
 
+_vector_codecs: dict[tuple[int, ...], SegmentsCodec] = {}
+
+
 class _Build:
     """What writing one service's vectors needs: per view, the stored row codec and the projection codec."""
 
@@ -95,14 +98,18 @@ class _Build:
                     f"and {v.name!r}); precompute_online needs one set of join keys"
                 )
         self.stored = [codec_for(v) for v in self.views]
-        self.proj = [RowCodec(p.features) for p in service.projections]
+        self.proj = [codec_for_fields(p.features) for p in service.projections]
         self.identity = [
             tuple(f.name for f in p.features) == v.feature_names and s.schema_id == c.schema_id
             for p, v, s, c in zip(service.projections, self.views, self.stored, self.proj)
         ]
         self.fields = tuple(v.name.encode() for v in self.views)
         self.head = vector_head(service.fingerprint())
-        self.codec = vector_codec(self.proj)
+        key = tuple(c.schema_id for c in self.proj) + tuple(len(c.fields) for c in self.proj)
+        codec = _vector_codecs.get(key)
+        if codec is None:
+            codec = _vector_codecs[key] = vector_codec(self.proj)
+        self.codec = codec
         self.hash_prefix = hash_key_prefix(snapshot.project)
         self.vector_prefix = vector_key_prefix(snapshot.project, service.name)
 
@@ -138,11 +145,9 @@ class _Build:
         head = self.head
         join = self.codec.join
         for j, k in enumerate(keys):
-            segs = [pv[j] for pv in per_view]
-            if all(s is None for s in segs):
-                continue
+            # written even when no view has a row (any more): it then reads NOT_FOUND, as the rows do
             out_keys.append(vp + k)
-            out_vals.append(head + join(segs))
+            out_vals.append(head + join([pv[j] for pv in per_view]))
         if out_keys:
             store.online.write_values(out_keys, out_vals)
         return len(out_keys)

@@ -23,10 +23,17 @@ _codecs: dict[Any, RowCodec] = {}
 
 def codec_for(view: FeatureView) -> RowCodec:
     """The row codec of a view's full feature list (cached by schema)."""
-    key = tuple((f.name, f.dtype.name) for f in view.features)
+    return codec_for_fields(view.features)
+
+
+def codec_for_fields(fields: Any) -> RowCodec:
+    """The row codec of an ordered list of fields, cached by their names and dtypes."""
+    key = tuple((f.name, f.dtype.name) for f in fields)
     codec = _codecs.get(key)
     if codec is None:
-        codec = _codecs[key] = RowCodec(view.features)
+        if len(_codecs) > 1024:
+            _codecs.clear()
+        codec = _codecs[key] = RowCodec(fields)
     return codec
 
 

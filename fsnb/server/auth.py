@@ -8,6 +8,8 @@ appear in reprs, logs or error bodies.
 from __future__ import annotations
 
 import hmac
+import os
+import re
 from collections.abc import Iterable, Mapping
 
 from fsnb.config import AuthConfig
@@ -76,7 +78,21 @@ def build_auth(config: AuthConfig) -> TokenAuth | None:
     """The authenticator for ``config``, or None for ``no_auth`` (then the request path does no auth work)."""
     if config.type == "no_auth":
         return None
-    from fsnb.config import _interpolate
+    # Token names may be ``${VAR}`` / ``${VAR:-default}`` references: the config loader expands values, not
+    # mapping keys, so expand them here.
+    return TokenAuth({_expand(t): s for t, s in config.tokens.items()})
 
-    # Token names may be ``${VAR}`` references; expand them here too in case the loader left mapping keys alone.
-    return TokenAuth({_interpolate(t, "feature_server.auth.tokens"): s for t, s in config.tokens.items()})
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _expand(token: str) -> str:
+    def sub(m: re.Match[str]) -> str:
+        name, default = m.group(1), m.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"feature_server.auth.tokens: environment variable {name} is not set")
+
+    return _ENV_REF.sub(sub, token)

@@ -109,7 +109,14 @@ class DrainingHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc]
 class FsnbUvicornWorker(UvicornWorker):
     """uvicorn worker with uvloop + draining httptools, app lifespan on, no access log, connection limits."""
 
-    CONFIG_KWARGS = {"loop": "uvloop", "http": DrainingHttpToolsProtocol, "lifespan": "on", "access_log": False}
+    CONFIG_KWARGS = {
+        "loop": "uvloop",
+        "http": "httptools",
+        "lifespan": "on",
+        "access_log": False,
+        "proxy_headers": False,  # no proxy-header rewriting layer on the request path (nothing uses client addresses)
+        "server_header": False,
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

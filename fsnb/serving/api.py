@@ -11,6 +11,8 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from fsnb.errors import EmptyRequestError, ExtraJoinKeyError, MissingJoinKeyError, RequestError
 from fsnb.online.codec import DecodedRows
 from fsnb.online.keys import encode_prefixed_keys
@@ -28,7 +30,7 @@ __all__ = ["entity_columns", "get_online_features", "get_online_features_async",
 
 _clock = time.perf_counter_ns
 #: up to this many unique entities, rows decode into Python lists (numpy's per-call cost dominates below it)
-SMALL_BATCH = 8
+SMALL_BATCH = 12
 
 
 def entity_columns(entity_rows: Any) -> tuple[tuple[str, ...], list[Any], int]:
@@ -110,8 +112,6 @@ def _encode(plan: ReadPlan, cols: list[Any], n: int) -> _Keys:
             keys.unique.append(encoded)
             keys.inverse.append(None)
         else:
-            import numpy as np
-
             keys.unique.append(list(pos))
             keys.inverse.append(np.array(inv, dtype=np.intp))
     return keys
@@ -128,8 +128,6 @@ def _decode_view(
     view_status: list[Any],
     view_ts: list[Any],
 ) -> None:
-    import numpy as np
-
     found = d.found
     status = np.where(found, PRESENT, NOT_FOUND).astype(np.uint8)
     stale = None
@@ -190,14 +188,19 @@ def _view_py(
     vi = len(view_status)
     view_status.append(status)
     view_ts.append(ts)
-    if all(s == PRESENT for s in status):
-        for col, fi in view.outputs:
-            values[col] = [r[1][fi] for r in rows]  # type: ignore[index]
+    pick = view.pick
+    if len(rows) == 1:
+        r = rows[0]
+        picked = pick(r[1]) if status[0] == PRESENT else view.nulls  # type: ignore[index]
+        for col, v in zip(view.out_cols, picked):
+            values[col] = [v]
             col_view[col] = vi
-    else:
-        for col, fi in view.outputs:
-            values[col] = [r[1][fi] if s == PRESENT else None for r, s in zip(rows, status)]  # type: ignore[index]
-            col_view[col] = vi
+        return
+    nulls = view.nulls
+    per_row = [pick(r[1]) if s == PRESENT else nulls for r, s in zip(rows, status)]  # type: ignore[index]
+    for col, column in zip(view.out_cols, zip(*per_row)):
+        values[col] = list(column)
+        col_view[col] = vi
 
 
 def _response(
@@ -230,10 +233,6 @@ def _hash_blobs(plan: ReadPlan, keys: _Keys, replies: list[list[list[bytes | Non
             blobs = [r[s] for r in rows]
             out.append((view, view.codec.decode_py(blobs) if small else view.codec.decode(blobs), inv))
     return out
-
-
-def _small(raw: list[Any]) -> bool:
-    return len(raw) <= SMALL_BATCH + 1
 
 
 def _prepare(
@@ -269,7 +268,8 @@ def get_online_features(
     if plan.vector is not None:
         checking = plan.vector.check_due()
         raw = online.read_values(vector_keys(plan, keys.unique[0], checking))
-        return _response(plan, keys, vector_blobs(plan, raw, keys.inverse[0], checking, _small(raw)))
+        small = len(keys.unique[0]) <= SMALL_BATCH
+        return _response(plan, keys, vector_blobs(plan, raw, keys.inverse[0], checking, small))
     replies = online.read_hashes([(u, g.fields) for u, g in zip(keys.unique, plan.groups)])
     return _response(plan, keys, _hash_blobs(plan, keys, replies))
 
@@ -293,7 +293,7 @@ def _timed(
         checking = plan.vector.check_due()
         raw = online.read_values(vector_keys(plan, keys.unique[0], checking))
         t3 = _clock()
-        blobs = vector_blobs(plan, raw, keys.inverse[0], checking, _small(raw))
+        blobs = vector_blobs(plan, raw, keys.inverse[0], checking, len(keys.unique[0]) <= SMALL_BATCH)
     else:
         replies = online.read_hashes([(u, g.fields) for u, g in zip(keys.unique, plan.groups)])
         t3 = _clock()
@@ -331,7 +331,8 @@ async def get_online_features_async(
         checking = plan.vector.check_due()
         raw = await online.read_values_async(vector_keys(plan, keys.unique[0], checking))
         t2 = _clock() if _stages is not None else 0
-        response = _response(plan, keys, vector_blobs(plan, raw, keys.inverse[0], checking, _small(raw)))
+        small = len(keys.unique[0]) <= SMALL_BATCH
+        response = _response(plan, keys, vector_blobs(plan, raw, keys.inverse[0], checking, small))
     else:
         replies = await online.read_hashes_async([(u, g.fields) for u, g in zip(keys.unique, plan.groups)])
         t2 = _clock() if _stages is not None else 0

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import contextlib
+import operator
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,7 @@ _MAX_PLANS = 512
 class ViewRead:
     """One feature view in a plan: where its row sits in the reply and which decoded fields become columns."""
 
-    __slots__ = ("codec", "field", "name", "outputs", "slot", "ttl_us")
+    __slots__ = ("codec", "field", "name", "nulls", "out_cols", "outputs", "pick", "slot", "ttl_us")
 
     def __init__(self, name: str, codec: RowCodec, ttl_us: int, slot: int, outputs: list[tuple[int, int]]) -> None:
         self.name = name
@@ -43,6 +44,12 @@ class ViewRead:
         self.slot = slot
         #: (output column, index of the feature in the codec's fields)
         self.outputs = outputs
+        #: the output columns, and a C-level picker of their values from a decoded row (always a tuple)
+        self.out_cols = tuple(c for c, _ in outputs)
+        idx = [f for _, f in outputs]
+        getter = operator.itemgetter(*idx)
+        self.pick = getter if len(idx) > 1 else (lambda row: (getter(row),))
+        self.nulls = (None,) * len(idx)
 
 
 class KeyGroup:

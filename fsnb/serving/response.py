@@ -13,11 +13,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from fsnb.online.codec import from_micros, to_micros
 from fsnb.types import DType, coerce_dtype
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
     import pyarrow as pa
 
@@ -114,8 +115,6 @@ class OnlineResponse:
 
     def status_codes(self, name: str) -> np.ndarray:
         """uint8 status codes of column ``name`` (1 PRESENT, 2 NULL_VALUE, 3 NOT_FOUND, 4 OUTSIDE_MAX_AGE)."""
-        import numpy as np
-
         i = self._names.index(name)
         v = self._col_view[i]
         if v < 0:
@@ -168,7 +167,6 @@ class OnlineResponse:
 
     def _pandas_array(self, i: int) -> Any:
         """Column ``i`` as the pandas array of its declared dtype (fresh memory, never a view of a reply)."""
-        import numpy as np
         import pandas as pd
 
         dtype = self._dtypes[i]
@@ -223,8 +221,6 @@ class OnlineResponse:
             vals = self._values[i]
             valid = self._valid[i]
             if not isinstance(vals, list) and dtype.name in ("int32", "int64", "float32", "float64", "bool"):
-                import numpy as np
-
                 mask = None if valid is None else ~valid
                 cols.append(pa.array(np.ascontiguousarray(vals), type=dtype.to_arrow(), mask=mask))
             elif dtype.name == "json":
@@ -251,8 +247,6 @@ class OnlineResponse:
         ``dtypes`` gives each column's dtype (by name or in order); ``join_keys`` the key columns (a count or names,
         which come first).
         """
-        import numpy as np
-
         cols = list(columns)
         names = [c[0] for c in cols]
         if isinstance(dtypes, Mapping):

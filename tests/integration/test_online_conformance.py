@@ -135,7 +135,7 @@ def test_compound_and_typed_keys(store: fsnb.Store) -> None:
     t = ago(minutes=1)
     df = pd.DataFrame(
         {
-            "tenant": ["a", "a", "b", "1"],
+            "tenant": ["a", "a", "b-longer-name", "1"],
             "account_no": [1, 2, 1, 1],
             "balance": [10.0, 20.0, 30.0, 40.0],
             "currency": ["EUR", "USD", "GBP", "CHF"],
@@ -145,12 +145,12 @@ def test_compound_and_typed_keys(store: fsnb.Store) -> None:
     store.write_to_online_store(balances, df)
     got = store.get_online_features(
         ["balances:balance", "balances:currency"],
-        [{"account_no": 1, "tenant": "b"}, {"tenant": "a", "account_no": 2}, {"tenant": "1", "account_no": 1},
-         {"tenant": "c", "account_no": 1}],
+        [{"account_no": 1, "tenant": "b-longer-name"}, {"tenant": "a", "account_no": 2},
+         {"tenant": "1", "account_no": 1}, {"tenant": "c", "account_no": 1}],
     )
     assert got.to_dict() == {
         "account_no": [1, 2, 1, 1],
-        "tenant": ["b", "a", "1", "c"],
+        "tenant": ["b-longer-name", "a", "1", "c"],
         "balance": [30.0, 20.0, 40.0, None],
         "currency": ["GBP", "USD", "CHF", None],
     }

@@ -112,6 +112,26 @@ def test_dead_server_is_unavailable_error(own_redis: Any) -> None:
     s.close()
 
 
+def test_a_hung_server_times_out_sync_and_async(own_redis: Any) -> None:
+    s = make_store("redis", own_redis.url, socket_timeout=0.3, connect_timeout=0.3)
+    s.get_online_features(["profile:age"], {"user_id": [1]})
+
+    async def read() -> Any:
+        return await s.get_online_features_async(["profile:age"], {"user_id": [1]})
+
+    asyncio.run(read())  # connected before the pause
+    own_redis.pause()
+    try:
+        with pytest.raises(errors.OnlineStoreUnavailableError):
+            s.get_online_features(["profile:age"], {"user_id": [1]})
+        with pytest.raises(errors.OnlineStoreUnavailableError):
+            asyncio.run(read())
+    finally:
+        own_redis.resume()
+    assert s.get_online_features(["profile:age"], {"user_id": [1]}).statuses["age"] == ["NOT_FOUND"]
+    s.close()
+
+
 def test_key_expiry(redis_url: str) -> None:
     s = make_store("redis", redis_url, key_ttl_seconds=100)
     s.write_to_online_store(

@@ -189,3 +189,15 @@ def test_push_refreshes_precomputed_vectors(tmp_path, redis_url):
         pre = store.get_online_features("fast", entity_rows).to_dict()
         assert pre["count"] == [10, 21, 31]
         assert pre == store.get_online_features("fast", entity_rows, precomputed=False).to_dict()
+
+
+def test_push_accepts_iso_text_timestamps_as_json_clients_send_them(parquet_store):
+    fresh = rows([8], [80], NOW)
+    fresh["event_timestamp"] = [NOW.isoformat()]
+    parquet_store.push("txn_push", fresh, to="online_and_offline")
+    assert online(parquet_store, [8]) == [80]
+    assert offline(parquet_store, [8]) == [80]
+    bad = rows([8], [81], NOW).astype({"event_timestamp": str})
+    bad["event_timestamp"] = ["yesterday"]
+    with pytest.raises(DataValidationError, match="ISO-8601"):
+        parquet_store.push("txn_push", bad)

@@ -107,10 +107,10 @@ def test_precomputed_equals_regular(store: fsnb.Store, service: str, full: bool)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     ids=st.lists(st.integers(min_value=-2, max_value=45), min_size=1, max_size=30),
-    small=st.sampled_from([(0, 1000), (1000, 0), (8, 8)]),
+    small=st.sampled_from([(0, 1000), (1000, 0), (None, None)]),
 )
 def test_precomputed_equals_regular_on_random_entity_sets(
-    store: fsnb.Store, ids: list[int], small: tuple[int, int]
+    store: fsnb.Store, ids: list[int], small: tuple[int | None, int | None]
 ) -> None:
     """Equal results, whichever decoder (few-rows lists or numpy columns) each path takes."""
     from fsnb.serving import api
@@ -118,14 +118,45 @@ def test_precomputed_equals_regular_on_random_entity_sets(
     if store.online.read_values([b"fsnb:t:vm:user_service"])[0] is None:
         store.build_vectors("user_service", progress=False)
     rows = [{"user_id": i} for i in ids]
+    default = api.SMALL_BATCH
     try:
-        api.SMALL_BATCH = small[0]
+        api.SMALL_BATCH = default if small[0] is None else small[0]
         pre = store.get_online_features(user_service, rows)
-        api.SMALL_BATCH = small[1]
+        api.SMALL_BATCH = default if small[1] is None else small[1]
         reg = store.get_online_features(user_service, rows, precomputed=False)
     finally:
-        api.SMALL_BATCH = 8
+        api.SMALL_BATCH = default
     same(pre, reg)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    pushes=st.lists(
+        st.tuples(
+            st.lists(st.integers(min_value=1, max_value=60), min_size=1, max_size=8),  # entities pushed
+            st.integers(min_value=-5, max_value=5),  # value
+            st.sampled_from([1, 30, 240]),  # minutes ago: fresh, fresh, outside the 1 h TTL
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    ids=st.lists(st.integers(min_value=0, max_value=62), min_size=1, max_size=20),
+)
+def test_precomputed_equals_regular_after_pushes(
+    store: fsnb.Store, pushes: list[tuple[list[int], int, int]], ids: list[int]
+) -> None:
+    """Pushes (older and newer rows, new entities, stale ones) refresh exactly the vectors they touch."""
+    if store.online.read_values([b"fsnb:t:vm:slim_service"])[0] is None:
+        store.build_vectors("slim_service", progress=False)
+    for who, value, minutes in pushes:
+        store.write_to_online_store(
+            "profile",
+            pd.DataFrame({"user_id": who, "age": [value] * len(who), "city": [f"p{value}"] * len(who),
+                          "score": [value / 2] * len(who), "event_timestamp": [ago(minutes=minutes)] * len(who)}),
+        )
+    rows = {"user_id": ids}
+    same(store.get_online_features("slim_service", rows),
+         store.get_online_features("slim_service", rows, precomputed=False))
 
 
 def test_writes_refresh_vectors(store: fsnb.Store) -> None:
@@ -141,6 +172,22 @@ def test_writes_refresh_vectors(store: fsnb.Store) -> None:
     same(pre, store.get_online_features("user_service", {"user_id": ids}, precomputed=False))
 
 
+def test_refresh_after_a_view_is_deleted(store: fsnb.Store) -> None:
+    from fsnb.online.keys import encode_entity_keys
+    from fsnb.online.vectors import refresh_vectors
+    from fsnb.online.writes import delete_view_data
+
+    store.build_vectors("slim_service", progress=False)
+    delete_view_data(store, "activity")
+    keys = encode_entity_keys(list(activity.entity_columns), [list(range(1, 41))])
+    # user_service and slim_service both read activity; every key gets a vector, rows or not
+    assert refresh_vectors(store, keys, views=["activity"]) == 80
+    ids = {"user_id": [*range(0, 42)]}
+    pre = store.get_online_features("slim_service", ids)
+    same(pre, store.get_online_features("slim_service", ids, precomputed=False))
+    assert set(pre.statuses["clicks"]) == {"NOT_FOUND"}
+
+
 def test_stale_schema_raises_until_rebuilt(store: fsnb.Store) -> None:
     store.build_vectors("user_service", progress=False)
     changed = fsnb.FeatureService("user_service", [profile, activity], precompute_online=True)
@@ -153,6 +200,21 @@ def test_stale_schema_raises_until_rebuilt(store: fsnb.Store) -> None:
         store.get_online_features("user_service", {"user_id": [1, 2, 50]}),
         store.get_online_features("user_service", {"user_id": [1, 2, 50]}, precomputed=False),
     )
+
+
+def test_stages_and_async_on_vectors(store: fsnb.Store) -> None:
+    import asyncio
+
+    from fsnb.serving.api import get_online_features, get_online_features_async
+
+    store.build_vectors("user_service", progress=False)
+    stages: dict[str, int] = {}
+    timed = get_online_features(store, "user_service", {"user_id": [1, 2, 50]}, _stages=stages)
+    assert set(stages) == {"plan", "encode_keys", "round_trip", "decode", "assemble"}
+    plain = store.get_online_features("user_service", {"user_id": [1, 2, 50]})
+    same(timed, plain)
+    got = asyncio.run(get_online_features_async(store, "user_service", {"user_id": [1, 2, 50]}))
+    same(got, plain)
 
 
 def test_marker_is_rechecked(store: fsnb.Store, monkeypatch: pytest.MonkeyPatch) -> None:
