@@ -10,6 +10,7 @@ interrupted run leaves the watermark where it was and a rerun completes the work
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -209,7 +210,7 @@ def _write_view(store: Store, w: _Window, relation: str, types: dict[str, str], 
 
     batches = store.offline.stream(sql, batch_size=BATCH_ROWS, what=f"materializing {w.view.name!r}")
     writers = WRITERS if store.config.online_store.type == "redis" else 1  # SQLite takes one writer at a time
-    with _bar(progress, w.view.name, "rows") as bar:
+    with _bar(progress, w.view.name, "rows") as bar, contextlib.closing(batches):
         if writers == 1:
             for batch in batches:
                 rows += write(batch)

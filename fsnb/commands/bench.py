@@ -101,8 +101,8 @@ def bench(store: Store, features: Any, args: argparse.Namespace) -> LatencyRepor
     if getattr(args, "parity", 0):
         from fsnb.notebook.parity import parity_check
 
-        service = features if not isinstance(features, list) else None
-        precomputed = service is not None and getattr(service, "precompute_online", False)
+        service = store.get_feature_service(features) if isinstance(features, str) else features
+        precomputed = bool(getattr(service, "precompute_online", False))
         parity = parity_check(store, features, entities=args.parity, seed=args.seed,
                               modes=["direct", "precomputed"] if precomputed else ["direct"])
         print()

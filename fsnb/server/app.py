@@ -125,6 +125,9 @@ class FeatureServer:
             self._note_connection(client)
         path = scope["path"]
         route = self._routes.get(path)
+        if route is None and path.endswith("/"):
+            path = path.rstrip("/")
+            route = self._routes.get(path)
         if route is None:
             endpoint = "unknown"
             response = _json(404, {"error": "NotFound", "detail": f"no endpoint {path}"})

@@ -111,7 +111,7 @@ class FsnbUvicornWorker(UvicornWorker):
 
     CONFIG_KWARGS = {
         "loop": "uvloop",
-        "http": "httptools",
+        "http": DrainingHttpToolsProtocol,
         "lifespan": "on",
         "access_log": False,
         "proxy_headers": False,  # no proxy-header rewriting layer on the request path (nothing uses client addresses)
@@ -121,6 +121,8 @@ class FsnbUvicornWorker(UvicornWorker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.config.limit_concurrency = int(self.cfg.worker_connections) or None
+        # Stop waiting for stuck connections (e.g. TLS peers gone without close_notify) before gunicorn kills us.
+        self.config.timeout_graceful_shutdown = max(1, int(self.cfg.graceful_timeout) - 1)
         if self.cfg.settings["accesslog"].value:
             self.config.access_log = True
 
