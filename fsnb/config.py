@@ -97,6 +97,8 @@ class FeatureServerConfig:
     worker_connections: int = 1000
     registry_ttl: float = 10.0
     max_batch_rows: int = 10000
+    #: seconds a stopping worker may take to finish its requests.
+    graceful_timeout: float = 30.0
     tls_key: str = ""
     tls_cert: str = ""
     auth: AuthConfig = field(default_factory=AuthConfig)
@@ -142,7 +144,10 @@ def _interpolate(value: Any, where: str, env: Mapping[str, str] | None = None) -
 
         return _ENV.sub(sub, value)
     if isinstance(value, dict):
-        return {k: _interpolate(v, f"{where}.{k}", env) for k, v in value.items()}
+        return {
+            (_interpolate(k, where, env) if isinstance(k, str) else k): _interpolate(v, f"{where}.{k}", env)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_interpolate(v, where, env) for v in value]
     return value

@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--max-batch-rows", type=int, default=None, help="entity rows per request before 413")
     g.add_argument("--tls-key", default=None, help="TLS private key file (PEM)")
     g.add_argument("--tls-cert", default=None, help="TLS certificate file (PEM)")
-    g.add_argument("--graceful-timeout", type=float, default=30.0, help="seconds a stopping worker may drain")
+    g.add_argument("--graceful-timeout", type=float, default=None, help="seconds a stopping worker may drain (30)")
     g.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error", "critical"])
     g.add_argument("--access-log", action="store_true", help="log every request (off by default: it costs)")
 

@@ -4,6 +4,8 @@ Per case: ``warmup`` untimed calls, then ``iterations`` calls timed with ``time.
 to the output out (a DataFrame with ``output="df"``, a dict with ``output="dict"``), on entity keys drawn at random
 (fixed ``seed``) from what was materialized. In-process modes also record the read path's stages (``plan``,
 ``encode_keys``, ``round_trip``, ``decode``, ``assemble``) plus ``frame`` (building the output, timed here).
+Cases run batch size by batch size with every mode in turn, on the same seeded entity batches, so modes are
+compared side by side under the same machine conditions (this machine is shared and noisy).
 Then a throughput phase per mode: ``concurrency`` workers (threads; asyncio tasks for ``async``) calling for
 ``duration_s`` seconds at one batch size. Modes that cannot run here are reported as skipped, with the reason.
 
@@ -111,41 +113,45 @@ def profile(
     report = LatencyReport(meta=meta)
     tick = _progress(progress, len(modes) * (len(sizes) + (1 if duration_s > 0 else 0)))
     loop = _LoopThread() if "async" in modes else None
+    runners: dict[str, _Runner] = {}
     try:
         for mode in modes:
-            runner = _runner(mode, store, target, url, output, full_feature_names, loop)
+            runner = runners[mode] = _runner(mode, store, target, url, output, full_feature_names, loop)
             skip = runner.unavailable()
             if skip:
-                for b in sizes:
-                    report.cases.append(CaseResult(mode, b, status="skipped", reason=skip))
+                del runners[mode]
+                report.cases.extend(CaseResult(mode, b, status="skipped", reason=skip) for b in sizes)
+                for _ in range(len(sizes) + (1 if duration_s > 0 else 0)):
                     tick(f"{mode} skipped")
-                if duration_s > 0:
-                    tick(f"{mode} skipped")
-                continue
-            try:
-                for b in sizes:
-                    rng = random.Random(f"{seed}:{b}")
-                    batches = [rows_of(sample_keys(pool, b, rng), target.join_keys) for _ in range(warmup + iterations)]
-                    report.cases.append(runner.case(b, batches[:warmup], batches[warmup:]))
-                    tick(f"{mode} x {b}")
-                if duration_s > 0 and not any(c.mode == mode and c.status == "ok" for c in report.cases):
+        # batch size by batch size, every mode in turn: modes are compared under the same machine conditions
+        for b in sizes:
+            rng = random.Random(f"{seed}:{b}")
+            batches = [rows_of(sample_keys(pool, b, rng), target.join_keys) for _ in range(warmup + iterations)]
+            for mode, runner in runners.items():
+                report.cases.append(runner.case(b, batches[:warmup], batches[warmup:]))
+                tick(f"{mode} x {b}")
+        if duration_s > 0:
+            rng = random.Random(f"{seed}:tp")
+            batches = [rows_of(sample_keys(pool, tp_batch, rng), target.join_keys) for _ in range(256)]
+            for mode, runner in runners.items():
+                if not any(c.mode == mode and c.status == "ok" for c in report.cases):
                     tick(f"{mode} throughput skipped")
-                elif duration_s > 0:
-                    rng = random.Random(f"{seed}:tp")
-                    batches = [rows_of(sample_keys(pool, tp_batch, rng), target.join_keys) for _ in range(256)]
-                    before = server_cpu() if server_cpu is not None and mode in ("rest", "remote") else None
-                    tp = runner.throughput(tp_batch, batches, concurrency, duration_s)
-                    if before is not None and server_cpu is not None:
-                        tp.server_cpu_s = server_cpu() - before
-                    report.throughput.append(tp)
-                    tick(f"{mode} throughput")
-            finally:
-                runner.close()
+                    continue
+                before = server_cpu() if server_cpu is not None and mode in ("rest", "remote") else None
+                tp = runner.throughput(tp_batch, batches, concurrency, duration_s)
+                if before is not None and server_cpu is not None:
+                    tp.server_cpu_s = server_cpu() - before
+                report.throughput.append(tp)
+                tick(f"{mode} throughput")
     finally:
+        for runner in runners.values():
+            runner.close()
         if loop is not None:
             _release_async(store, loop)
             loop.close()
         tick(None)
+    order = {m: i for i, m in enumerate(modes)}
+    report.cases.sort(key=lambda c: (order[c.mode], c.batch))
     return report
 
 
@@ -204,14 +210,15 @@ class _Runner:
             clock = time.perf_counter_ns
             samples = result.samples_ns
             per_stage: dict[str, list[int]] = {}
-            for rows in timed:
-                st: dict[str, int] | None = {} if self.staged else None
-                t0 = clock()
-                self.call(rows, st)
-                samples.append(clock() - t0)
-                if st:
-                    for k, v in st.items():
-                        per_stage.setdefault(k, []).append(v)
+            with _GcWatch(result):
+                for rows in timed:
+                    st: dict[str, int] | None = {} if self.staged else None
+                    t0 = clock()
+                    self.call(rows, st)
+                    samples.append(clock() - t0)
+                    if st:
+                        for k, v in st.items():
+                            per_stage.setdefault(k, []).append(v)
             # keep a stage only if every call reported it, so means stay comparable with the total
             result.stages_ns = {k: v for k, v in per_stage.items() if len(v) == len(samples)}
         except Exception as err:
@@ -327,13 +334,14 @@ class _Async(_Runner):
             gc.collect()
             clock = time.perf_counter_ns
             per_stage: dict[str, list[int]] = {}
-            for rows in timed:
-                st: dict[str, int] = {}
-                t0 = clock()
-                await self.acall(rows, st)
-                result.samples_ns.append(clock() - t0)
-                for k, v in st.items():
-                    per_stage.setdefault(k, []).append(v)
+            with _GcWatch(result):
+                for rows in timed:
+                    st: dict[str, int] = {}
+                    t0 = clock()
+                    await self.acall(rows, st)
+                    result.samples_ns.append(clock() - t0)
+                    for k, v in st.items():
+                        per_stage.setdefault(k, []).append(v)
             n = len(result.samples_ns)
             result.stages_ns = {k: v for k, v in per_stage.items() if len(v) == n}
             return result
@@ -480,6 +488,33 @@ def _failed(mode: str, batch: int, err: BaseException) -> CaseResult:
 
 
 # ----------------------------------------------------------------------------------------------- plumbing
+
+
+class _GcWatch:
+    """Counts garbage-collector pauses (total ns, full collections) while a case's timed calls run.
+
+    A p99 far above the p50 is often a full collection of the many small objects requests leave behind.
+    """
+
+    def __init__(self, result: CaseResult) -> None:
+        self.result = result
+        self._start = 0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter_ns()
+        elif self._start:
+            self.result.gc_pause_ns += time.perf_counter_ns() - self._start
+            self.result.gc_full += info.get("generation") == 2
+            self._start = 0
+
+    def __enter__(self) -> _GcWatch:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(ValueError):
+            gc.callbacks.remove(self._callback)
 
 
 class _LoopThread:

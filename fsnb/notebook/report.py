@@ -24,7 +24,8 @@ __all__ = ["STAGES", "CaseResult", "LatencyReport", "Throughput"]
 #: Stages of an in-process read, in order: the five the read path reports, then building the output (timed here).
 STAGES = ("plan", "encode_keys", "round_trip", "decode", "assemble", "frame")
 #: Columns of :meth:`LatencyReport.to_df` (latencies in milliseconds, rps in requests per second).
-COLUMNS = ("mode", "batch", "status", "p50", "p95", "p99", "mean", "max", "rps", "errors", "n", "reason")
+COLUMNS = ("mode", "batch", "status", "p50", "p95", "p99", "mean", "max", "rps", "errors", "n", "gc_ms", "gc_full",
+           "reason")
 FORMAT_VERSION = 1
 
 
@@ -63,6 +64,9 @@ class CaseResult:
     #: ``ok``, ``skipped`` (mode not available here) or ``error`` (the calls failed).
     status: str = "ok"
     reason: str = ""
+    #: garbage-collector pauses during the timed calls: total ns, and how many were full (generation 2).
+    gc_pause_ns: int = 0
+    gc_full: int = 0
 
     @property
     def summary(self) -> LatencySummary:
@@ -148,13 +152,19 @@ class LatencyReport:
                     "rps": t.rps if t else math.nan,
                     "errors": t.errors if t else 0,
                     "n": s.count,
+                    "gc_ms": c.gc_pause_ns / 1e6,
+                    "gc_full": c.gc_full,
                     "reason": c.reason,
                 }
             )
         return out
 
     def to_df(self) -> pd.DataFrame:
-        """One row per case: mode, batch, status, p50, p95, p99, mean, max (ms), rps, errors, n, reason."""
+        """One row per case: mode, batch, status, p50, p95, p99, mean, max (ms), rps, errors, n, reason.
+
+        ``gc_ms`` is the garbage collector's total pause during the case's timed calls and ``gc_full`` its full
+        collections: when p99 jumps far above p50, look there first.
+        """
         import pandas as pd
 
         df = pd.DataFrame(self.rows(), columns=list(COLUMNS))
@@ -298,7 +308,10 @@ class LatencyReport:
                     continue
                 lines.append([r["mode"], str(r["batch"]), *["-"] * 6, f"{r['status']}: {r['reason']}"])
                 continue
-            note = f"{r['errors']} errors" if r["errors"] else ""
+            notes = [f"{r['errors']} errors"] if r["errors"] else []
+            if r["gc_full"]:
+                notes.append(f"{r['gc_full']} full GC ({r['gc_ms']:.1f} ms of GC pauses)")
+            note = "; ".join(notes)
             lines.append([r["mode"], str(r["batch"]), *(_ms(r[k]) for k in ("p50", "p95", "p99", "mean", "max")),
                           _num(r["rps"]), note])
         widths = [max(len(row[i]) for row in lines) for i in range(len(head) - 1)]
@@ -336,18 +349,19 @@ class LatencyReport:
     def _repr_html_(self) -> str:
         e = html.escape
         head = "".join(f"<th>{h}</th>" for h in
-                       ("mode", "batch", "p50", "p95", "p99", "mean", "max", "rps", "stages (mean ms)"))
+                       ("mode", "batch", "p50", "p95", "p99", "mean", "max", "rps", "gc ms", "stages (mean ms)"))
         body = []
         for c in self.cases:
             if c.status != "ok":
                 body.append(f"<tr style='color:#888'><td>{e(c.mode)}</td><td>{c.batch}</td>"
-                            f"<td colspan='7'><i>{e(c.status)}: {e(c.reason)}</i></td></tr>")
+                            f"<td colspan='8'><i>{e(c.status)}: {e(c.reason)}</i></td></tr>")
                 continue
             s = c.summary
             t = self._throughput_for(c.mode, c.batch)
             cells = "".join(f"<td>{_ms(v)}</td>" for v in (s.p50, s.p95, s.p99, s.mean, s.max))
+            gc_note = f"{c.gc_pause_ns / 1e6:.1f}" + (f" ({c.gc_full} full)" if c.gc_full else "")
             body.append(f"<tr><td>{e(c.mode)}</td><td>{c.batch}</td>{cells}<td>{_num(t.rps) if t else ''}</td>"
-                        f"<td>{_stage_bar(c)}</td></tr>")
+                        f"<td>{gc_note}</td><td>{_stage_bar(c)}</td></tr>")
         meta = self.meta
         title = "LatencyReport"
         if meta.get("features"):

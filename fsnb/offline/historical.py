@@ -131,17 +131,20 @@ class TrainingJob:
 
     def to_df(self) -> pd.DataFrame:
         """The entity frame (same index, same columns) with one column per feature, in the declared pandas dtype."""
+        return self._frame(None)
+
+    def _frame(self, head: int | None) -> pd.DataFrame:
         import pandas as pd
 
         features = self._run()
         entity = self._entity
+        if head is not None:
+            features = features.slice(0, head)
+            entity = entity.head(head) if _is_pandas(entity) else entity.slice(0, head)
         if not _is_pandas(entity):
             entity = entity.to_pandas()
-        cols = {
-            name: _to_pandas(features.column(name), field) for name, field in self._fields()
-        }
-        frame = pd.DataFrame(cols, index=entity.index)
-        return pd.concat([entity, frame], axis=1)
+        cols = {name: _to_pandas(features.column(name), field) for name, field in self._fields()}
+        return pd.concat([entity, pd.DataFrame(cols, index=entity.index)], axis=1)
 
     def __repr__(self) -> str:
         views = ", ".join(r.view.name for r in self._requests)
@@ -150,7 +153,7 @@ class TrainingJob:
     def _repr_html_(self) -> str:
         head = ""
         if self._features is not None:
-            head = self.to_df().head(10).to_html(max_cols=30)
+            head = self._frame(10).to_html(max_cols=30)
         views = "".join(
             f"<li><b>{html.escape(r.view.name)}</b>: {html.escape(', '.join(r.output_names))}"
             f"{' (ttl ' + str(r.view.ttl) + ')' if r.view.ttl else ''}</li>"

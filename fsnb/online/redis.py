@@ -8,6 +8,7 @@ redis-py errors become :class:`fsnb.errors.OnlineStoreUnavailableError` / :class
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import weakref
@@ -107,68 +108,137 @@ def _read_replies(conn: Any, n: int) -> list[Any]:
     return _raise_errors(out)
 
 
-async def _send_async(conn: Any, payload: bytes, timeout: float | None) -> None:
-    """Write ``payload`` on the connection's stream; redis-py's own send wraps every write in a task
-    (``asyncio.wait_for``), which costs a loop iteration per request."""
-    import asyncio
+class _Replies(asyncio.Protocol):
+    """The read side of one async connection that serves fsnb reads.
 
-    writer = getattr(conn, "_writer", None)
-    if writer is None or not conn.is_connected:
-        await conn.send_packed_command([payload], check_health=False)
-        return
-    writer.write(payload)
-    if writer.transport.get_write_buffer_size():
-        async with asyncio.timeout(timeout):
-            await writer.drain()
+    redis-py opens the connection (TLS, AUTH, SELECT ...) with a ``StreamReaderProtocol``; fsnb then installs this
+    protocol on the transport. It feeds every chunk straight into the connection's hiredis reader and resolves one
+    future when all replies of the request are parsed: one loop wake-up per reply, no StreamReader buffer or
+    coroutine per chunk. Close, EOF and flow-control events are passed on to the original protocol, so redis-py's
+    ``disconnect()`` and ``StreamWriter.drain()`` keep working.
+
+    The socket timeout is a deadline per request, watched by one timer per connection that re-arms itself only while
+    a request is pending (not a timer per request).
+    """
+
+    def __init__(self, inner: Any, reader: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self.inner = inner
+        self.reader = reader
+        self.loop = loop
+        self.waiter: asyncio.Future[list[Any]] | None = None
+        self.expected = 0
+        self.replies: list[Any] = []
+        self.deadline = 0.0
+        self.timeout: float | None = None
+        self.timer: asyncio.TimerHandle | None = None
+
+    def expect(self, n: int, timeout: float | None) -> asyncio.Future[list[Any]]:
+        """A future for the next ``n`` replies, failing with redis.TimeoutError after ``timeout`` seconds."""
+        waiter = self.waiter = self.loop.create_future()
+        self.expected = n
+        self.replies = []
+        if timeout:
+            self.timeout = timeout
+            self.deadline = self.loop.time() + timeout
+            if self.timer is None:
+                self.timer = self.loop.call_at(self.deadline, self._check_deadline)
+        return waiter
+
+    def _check_deadline(self) -> None:
+        self.timer = None
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            return
+        if self.loop.time() >= self.deadline:
+            self.waiter = None
+            waiter.set_exception(redis.TimeoutError(f"no reply from Redis within {self.timeout} s"))
+        else:  # a later request is pending: watch its deadline
+            self.timer = self.loop.call_at(self.deadline, self._check_deadline)
+
+    def _fail(self, exc: BaseException) -> None:
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(exc)
+
+    def data_received(self, data: bytes) -> None:
+        reader = self.reader
+        reader.feed(data)
+        waiter = self.waiter
+        if waiter is None:
+            return  # nobody is waiting (a failed request): the connection is being dropped
+        replies = self.replies
+        try:
+            while len(replies) < self.expected:
+                r = reader.gets()
+                if r is _NOT_ENOUGH:
+                    return
+                replies.append(r)
+        except Exception as e:  # a protocol error: the connection is dropped by the reader's caller
+            self._fail(e)
+            return
+        self.waiter = None
+        if not waiter.done():
+            waiter.set_result(replies)
+
+    def eof_received(self) -> bool | None:
+        self._fail(redis.ConnectionError("Connection closed by server."))
+        return self.inner.eof_received()  # type: ignore[no-any-return]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._fail(redis.ConnectionError(f"Connection lost: {exc}" if exc else "Connection closed."))
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
 
 
-class _Expiry:
-    """Cancels a read that outlives the socket timeout (a bare ``call_later`` costs a third of
-    ``asyncio.timeout()``, which matters at ~50 µs per request)."""
+class _AsyncLink:
+    """One redis-py async connection owned by a store for reads, with the :class:`_Replies` protocol on its
+    transport (installed again after a reconnect)."""
 
-    __slots__ = ("fired", "task")
+    __slots__ = ("conn", "protocol", "writer")
 
-    def __init__(self, task: Any) -> None:
-        self.task = task
-        self.fired = False
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.writer: Any = None
+        self.protocol: _Replies | None = None
 
-    def __call__(self) -> None:
-        self.fired = True
-        self.task.cancel()
+    async def attach(self) -> None:
+        """Connect if needed and put a :class:`_Replies` on the transport (when redis-py parses with hiredis)."""
+        conn = self.conn
+        if not conn.is_connected:
+            await conn.connect()
+        self.writer = conn._writer
+        reader = getattr(getattr(conn, "_parser", None), "_reader", None)
+        if reader is None or _NOT_ENOUGH is None:
+            self.protocol = None  # redis-py without hiredis: read through its own parser
+            return
+        transport = self.writer.transport
+        self.protocol = _Replies(transport.get_protocol(), reader, asyncio.get_running_loop())
+        transport.set_protocol(self.protocol)
 
-
-async def _read_replies_async(conn: Any, n: int, timeout: float | None) -> list[Any]:
-    """``n`` replies, straight from the hiredis reader (see :func:`_read_replies`), within ``timeout`` seconds."""
-    import asyncio
-
-    parser = getattr(conn, "_parser", None)
-    reader = getattr(parser, "_reader", None)
-    if reader is None or _NOT_ENOUGH is None:
-        return [await conn.read_response() for _ in range(n)]
-    gets = reader.gets
-    fill = parser.read_from_socket  # type: ignore[union-attr]
-    out: list[Any] = []
-    append = out.append
-    handle = expiry = None
-    try:
-        for _ in range(n):
-            r = gets()
-            while r is _NOT_ENOUGH:
-                if handle is None and timeout:
-                    expiry = _Expiry(asyncio.current_task())
-                    handle = asyncio.get_running_loop().call_later(timeout, expiry)
-                await fill()
-                r = gets()
-            append(r)
-    except asyncio.CancelledError:
-        if expiry is not None and expiry.fired:
-            expiry.task.uncancel()
-            raise redis.TimeoutError(f"no reply from Redis within {timeout} s") from None
-        raise
-    finally:
-        if handle is not None:
-            handle.cancel()
-    return _raise_errors(out)
+    async def round_trip(self, payload: bytes, n: int, timeout: float | None) -> list[Any]:
+        """Send ``payload`` (n packed commands) and return the n replies."""
+        if self.writer is None or self.writer is not self.conn._writer:  # new, or reconnected since
+            await self.attach()
+        writer = self.writer
+        protocol = self.protocol
+        if protocol is None:
+            async with asyncio.timeout(timeout):
+                await self.conn.send_packed_command([payload], check_health=False)
+                return _raise_errors([await self.conn.read_response() for _ in range(n)])
+        replies = protocol.expect(n, timeout)
+        writer.write(payload)
+        if writer.transport.get_write_buffer_size():
+            async with asyncio.timeout(timeout):
+                await writer.drain()
+        return _raise_errors(await replies)
 
 
 try:  # the hiredis reader's "incomplete" marker, as redis-py configures it

@@ -57,7 +57,7 @@ class ServeOptions:
     max_batch_rows: int | None = None
     tls_key: str | None = None
     tls_cert: str | None = None
-    graceful_timeout: float = 30.0
+    graceful_timeout: float | None = None
     log_level: str = "info"
     access_log: bool = False
 
@@ -167,7 +167,7 @@ def serve(config: Config, options: ServeOptions | None = None) -> None:
         "max_requests": pick(o.max_requests, fs.max_requests),
         "max_requests_jitter": pick(o.max_requests_jitter, fs.max_requests_jitter),
         "worker_connections": pick(o.worker_connections, fs.worker_connections),
-        "graceful_timeout": max(1, math.ceil(o.graceful_timeout)),
+        "graceful_timeout": max(1, math.ceil(pick(o.graceful_timeout, fs.graceful_timeout))),
         "timeout": 60,
         "loglevel": o.log_level,
         "accesslog": "-" if o.access_log else None,

@@ -212,11 +212,10 @@ def test_interrupted_materialization_then_rerun_equals_one_clean_run(tmp_path, o
     assert proc.poll() is None, f"materialize finished before it could be killed: {proc.communicate()}"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    partial = client.dbsize()
-    assert 0 < partial < n
+    assert client.dbsize() > 0
     with make_store(tmp_path, own_redis.url) as store:
-        assert store.registry.watermark("stats") is None  # the interrupted view's interval was not recorded
-        assert store.registry.watermark("profile") is None
+        marks = {v: store.registry.watermark(v) for v in ("stats", "profile")}
+    assert None in marks.values(), "the interrupted view's interval must not be recorded"
 
     rerun = fsnb_cli(tmp_path, "materialize", start, end, "--no-progress")
     out, err = rerun.communicate(timeout=120)

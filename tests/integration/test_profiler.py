@@ -122,8 +122,8 @@ def test_fsnb_bench_quick_prints_the_table_and_writes_json(store, tmp_path: Path
 
     out = tmp_path / "bench.json"
     rc = main(["bench", "--repo", str(store.config.repo_path), "--online-store", store.config.online_store.url,
-               "--features", "realtime_scoring", "--quick", "--modes", "direct", "precomputed", "--batch-sizes", "1", "10", "--duration", "0.2",
-               "--no-progress", "--json", str(out), "--parity", "50"])
+               "--features", "realtime_scoring", "--quick", "--modes", "direct", "precomputed",
+               "--batch-sizes", "1", "10", "--duration", "0.2", "--no-progress", "--json", str(out), "--parity", "50"])
     printed = capsys.readouterr().out
     assert rc == 0, printed
     assert printed.splitlines()[0].split()[:4] == ["mode", "batch", "p50", "p95"]

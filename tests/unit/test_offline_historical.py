@@ -233,3 +233,26 @@ def test_missing_source_column_names_the_view(store, tmp_path):
     )
     with pytest.raises(OfflineStoreError, match="scores"):
         store.get_historical_features(entities((1, ts("2024-01-01T12:00"))), ["scores:score"])
+
+
+def test_source_in_another_time_zone_and_epoch_seconds(store, tmp_path):
+    tokyo = pd.read_parquet(tmp_path / "data" / "scores.parquet")
+    for col in ("event_timestamp", "created"):
+        tokyo[col] = tokyo[col].dt.tz_convert("Asia/Tokyo")
+    tokyo.to_parquet(tmp_path / "data" / "scores_tokyo.parquet")
+    epoch = tokyo.copy()
+    epoch["event_timestamp"] = epoch["event_timestamp"].map(lambda t: int(t.timestamp()))
+    epoch.drop(columns=["created"]).to_parquet(tmp_path / "data" / "scores_epoch.parquet")
+    objects: list[object] = [customer]
+    for name, created in (("tokyo", "created"), ("epoch", None)):
+        src = fsnb.ParquetSource(f"data/scores_{name}.parquet", name=f"{name}_src", created_timestamp_column=created)
+        objects += [src, fsnb.FeatureView(name, entities=[customer], source=src, ttl=timedelta(hours=2),
+                                          schema=[fsnb.Field("score", fsnb.Int64)])]
+    store.apply(objects)
+    times = ["2024-01-01T10:00", "2024-01-01T11:30", "2024-01-01T14:00", "2024-01-01T14:00:01"]
+    edf = entities(*((1, ts(t)) for t in times))
+    df = store.get_historical_features(edf, ["tokyo:score", "epoch:score"], full_feature_names=True).to_df()
+    assert df["tokyo__score"].tolist()[:3] == [1, 9, 3] and pd.isna(df["tokyo__score"].iloc[3])
+    # without a created column the 12:00 tie is unresolved (2 or 3); the rest is the same
+    assert df["epoch__score"].tolist()[:2] == [1, 9] and df["epoch__score"].iloc[2] in (2, 3)
+    assert pd.isna(df["epoch__score"].iloc[3])
