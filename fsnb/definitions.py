@@ -204,6 +204,11 @@ class Entity(_Definition):
         keys = ", ".join(f"{k.name}:{k.dtype.name}" for k in self.join_keys)
         return f"Entity({self.name!r}, join_keys=[{keys}])"
 
+    def _repr_html_(self) -> str:
+        from fsnb.notebook.reprs import entity_html
+
+        return entity_html(self)
+
 
 # --------------------------------------------------------------------------------------------------- sources
 
@@ -559,6 +564,11 @@ class FeatureView(_Definition):
             f"features=[{', '.join(f.name for f in self.features)}]{ttl})"
         )
 
+    def _repr_html_(self) -> str:
+        from fsnb.notebook.reprs import feature_view_html
+
+        return feature_view_html(self)
+
 
 class FeatureViewProjection(_Definition):
     """Some features of one view, as a FeatureService uses them."""
@@ -686,6 +696,11 @@ class FeatureService(_Definition):
     def __repr__(self) -> str:
         pre = ", precompute_online=True" if self.precompute_online else ""
         return f"FeatureService({self.name!r}, features={list(self.projections)}{pre})"
+
+    def _repr_html_(self) -> str:
+        from fsnb.notebook.reprs import feature_service_html
+
+        return feature_service_html(self)
 
 
 def from_spec(spec: Mapping[str, Any]) -> Entity | DataSource | FeatureView | FeatureService:

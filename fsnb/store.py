@@ -250,11 +250,11 @@ class Store:
 
         return profile(self, features, **options)
 
-    def latency_explorer(self) -> Any:
-        """An ipywidgets UI that runs the profiler and plots the results."""
+    def latency_explorer(self, **options: Any) -> Any:
+        """An ipywidgets UI that runs the profiler and plots the results (``options`` preset its controls)."""
         from fsnb.notebook.explorer import latency_explorer
 
-        return latency_explorer(self)
+        return latency_explorer(self, **options)
 
     def parity_check(self, features: Features, **options: Any) -> Any:
         """Compare training-set values with online values per feature; returns a ``ParityReport``."""

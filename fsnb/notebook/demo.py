@@ -102,7 +102,7 @@ class FeatureServerProcess:
 
 
 def start_feature_server(
-    store: Store, *, port: int | None = None, workers: int = 1, timeout: float = 60.0
+    store: Store, *, port: int | None = None, workers: int = 1, timeout: float = 120.0
 ) -> FeatureServerProcess:
     """Run ``fsnb serve`` for ``store``'s repo (same registry and online store) on 127.0.0.1 and wait for /health.
 
