@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from fsnb.definitions import FeatureView
+from fsnb.definitions import FeatureService, FeatureView
 from fsnb.errors import MaterializationError, RequestError
 from fsnb.offline.timeutil import to_utc, utc_naive
 
@@ -30,8 +30,6 @@ __all__ = ["materialize", "materialize_incremental"]
 
 #: rows per Arrow record batch pulled from DuckDB (the online writer pipelines them in its own chunks).
 BATCH_ROWS = 65_536
-#: batches written concurrently (one encodes while another waits on the online store).
-WRITERS = 2
 #: entity keys per vector refresh call.
 KEY_BATCH = 20_000
 
@@ -187,13 +185,11 @@ def _summary(view: str, w: _Window | None, rows: int, seconds: float) -> dict[st
 
 
 def _write_view(store: Store, w: _Window, relation: str, types: dict[str, str], progress: bool) -> dict[str, Any]:
-    """Stream the view's latest rows into the online store, keeping at most ``WRITERS`` batches in flight.
+    """Stream the view's latest rows, batch by batch, into the online store's pipelined newer-wins writes.
 
-    With Redis, two writer threads overlap one batch's encoding (Python) with another's round trips (the GIL is
-    released while waiting); batches hold disjoint entities (one row per entity), so their order does not matter.
+    (Two writer threads, one encoding while the other waits on Redis, measured no faster on this 2-core machine:
+    282k vs 303k rows/s for transaction_stats, 140k vs 138k for behavior_profile, medians of 4 interleaved runs.)
     """
-    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-
     import pyarrow as pa
 
     from fsnb.offline.pull import latest_rows_sql
@@ -203,36 +199,12 @@ def _write_view(store: Store, w: _Window, relation: str, types: dict[str, str], 
     ts_col = w.view.source.batch_source.timestamp_field
     rows = 0
     began = time.perf_counter()
-
-    def write(batch: pa.RecordBatch) -> int:
-        write_view_table(store, w.view, pa.Table.from_batches([batch]), timestamp_column=ts_col)
-        return batch.num_rows
-
     batches = store.offline.stream(sql, batch_size=BATCH_ROWS, what=f"materializing {w.view.name!r}")
-    writers = WRITERS if store.config.online_store.type == "redis" else 1  # SQLite takes one writer at a time
     with _bar(progress, w.view.name, "rows") as bar, contextlib.closing(batches):
-        if writers == 1:
-            for batch in batches:
-                rows += write(batch)
-                bar.update(batch.num_rows)
-        else:
-            with ThreadPoolExecutor(writers, "fsnb-materialize") as pool:
-                pending: set[Future[int]] = set()
-                try:
-                    for batch in batches:
-                        if len(pending) >= writers:
-                            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                            for f in done:
-                                rows += f.result()
-                                bar.update(f.result())
-                        pending.add(pool.submit(write, batch))
-                    for f in pending:
-                        rows += f.result()
-                        bar.update(f.result())
-                except BaseException:
-                    for f in pending:
-                        f.cancel()
-                    raise
+        for batch in batches:
+            write_view_table(store, w.view, pa.Table.from_batches([batch]), timestamp_column=ts_col)
+            rows += batch.num_rows
+            bar.update(batch.num_rows)
     return _summary(w.view.name, w, rows, time.perf_counter() - began)
 
 
@@ -256,7 +228,8 @@ def _refresh_vectors(
         if s.precompute_online and any(p.name in names for p in s.projections)
     ]
     out = []
-    current, stale = [], []
+    current: list[FeatureService] = []
+    stale: list[FeatureService] = []
     for s in services:
         marker = vector_marker(store, s.name)
         (current if marker is not None and marker[0] == s.fingerprint() else stale).append(s)

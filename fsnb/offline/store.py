@@ -8,7 +8,7 @@ errors are translated into :class:`~fsnb.errors.OfflineStoreError` in :meth:`Off
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -130,7 +130,7 @@ class OfflineStore:
 
     def stream(
         self, sql: str, *, batch_size: int, what: str = "an offline query", tables: dict[str, Any] | None = None
-    ) -> Iterator[pa.RecordBatch]:
+    ) -> Generator[pa.RecordBatch, None, None]:
         """Run ``sql`` and yield its result as Arrow record batches of at most ``batch_size`` rows."""
         with self.cursor(what) as cur:
             for name, table in (tables or {}).items():
