@@ -8,7 +8,8 @@ customer views (6/8/6 features) and the precomputed vectors of ``realtime_scorin
 runs once per round, in turn (A B C A B C ...), so the machine's noise hits them alike. Each timed span is the
 call in and the result out (``to_dict()`` / ``to_df()``); entity ids are drawn at random with a fixed seed.
 Floors: a bare redis-py (hiredis) pipeline with the same HMGETs (or one GET per entity for vectors), results
-discarded.
+discarded. "full gc" counts the full (generation 2) collections that ran inside a case's timed calls: without
+--gc-freeze they, not the read path, make most p99 jumps at 100+ rows.
 """
 
 from __future__ import annotations
@@ -107,10 +108,22 @@ def summarise(ns: list[int]) -> dict[str, float]:
     return {"p50": statistics.median(ms), "p95": q[94], "p99": q[98], "mean": statistics.fmean(ms), "max": ms[-1]}
 
 
+class FullCollections:
+    """Counts full (generation 2) garbage collections, the usual cause of p99 jumps without gc.freeze()."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "stop" and info["generation"] == 2:
+            self.count += 1
+
+
 async def run_round_robin(cases: dict[str, Callable[[list[int]], Any]], batches: list[list[int]], warmup: int,
-                          timed: int) -> dict[str, list[int]]:
+                          timed: int, full_gcs: dict[str, int] | None = None) -> dict[str, list[int]]:
     """Time every case once per round, in turn, inside one event loop (async cases are awaited in place, so
-    they pay no loop start-up; sync cases run as they would anywhere)."""
+    they pay no loop start-up; sync cases run as they would anywhere). ``full_gcs``, when given, receives the
+    number of full collections that ran inside each case's timed calls."""
     clock = time.perf_counter_ns
     is_async = {name: asyncio.iscoroutinefunction(fn) for name, fn in cases.items()}
     for i in range(warmup):
@@ -120,17 +133,27 @@ async def run_round_robin(cases: dict[str, Callable[[list[int]], Any]], batches:
             else:
                 fn(batches[i % len(batches)])
     out: dict[str, list[int]] = {name: [] for name in cases}
-    for i in range(timed):
-        ids = batches[i % len(batches)]
-        for name, fn in cases.items():
-            if is_async[name]:
-                t0 = clock()
-                await fn(ids)
-                out[name].append(clock() - t0)
-            else:
-                t0 = clock()
-                fn(ids)
-                out[name].append(clock() - t0)
+    gcs = FullCollections()
+    counts = dict.fromkeys(cases, 0)
+    gc.callbacks.append(gcs)
+    try:
+        for i in range(timed):
+            ids = batches[i % len(batches)]
+            for name, fn in cases.items():
+                before = gcs.count
+                if is_async[name]:
+                    t0 = clock()
+                    await fn(ids)
+                    out[name].append(clock() - t0)
+                else:
+                    t0 = clock()
+                    fn(ids)
+                    out[name].append(clock() - t0)
+                counts[name] += gcs.count - before
+    finally:
+        gc.callbacks.remove(gcs)
+    if full_gcs is not None:
+        full_gcs.update(counts)
     return out
 
 
@@ -243,8 +266,11 @@ def main(argv: list[str] | None = None) -> int:
                 cases["floor: async pipeline"] = floor_async
                 cases["async to_dict()"] = async_dict
                 cases["async precomputed"] = async_pre_dict
-            times = loop.run_until_complete(run_round_robin(cases, batches, warmup, calls))
+            full_gcs: dict[str, int] = {}
+            times = loop.run_until_complete(run_round_robin(cases, batches, warmup, calls, full_gcs))
             stats = {name: summarise(ns) for name, ns in times.items()}
+            for name, count in full_gcs.items():
+                stats[name]["full_gc"] = count
             for name, s in stats.items():
                 if name.startswith(("precomputed", "floor: GET")):
                     floor = "floor: GET per entity"
@@ -259,11 +285,11 @@ def main(argv: list[str] | None = None) -> int:
 
         print()
         print(f"{'case':<24} {'rows':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'max ms':>8}"
-              f" {'floor p50':>10} {'x floor':>8}")
+              f" {'floor p50':>10} {'x floor':>8} {'full gc':>8}")
         by = {(r[0], r[1]): r[2] for r in results}
         for name, n, s, floor, ratio in results:
             print(f"{name:<24} {n:>5} {s['p50']:>8.3f} {s['p95']:>8.3f} {s['p99']:>8.3f} {s['mean']:>8.3f}"
-                  f" {s['max']:>8.3f} {by[(floor, n)]['p50']:>10.3f} {ratio:>8.2f}")
+                  f" {s['max']:>8.3f} {by[(floor, n)]['p50']:>10.3f} {ratio:>8.2f} {s['full_gc']:>8.0f}")
         print()
         for n in sizes:
             d, pre = by[("direct to_dict()", n)]["p50"], by[("precomputed to_dict()", n)]["p50"]

@@ -13,13 +13,18 @@ from typing import ClassVar
 
 from fsnb.errors import UnsupportedCapabilityError
 
-__all__ = ["CAPABILITIES", "HashRead", "OnlineStore"]
+__all__ = ["CAPABILITIES", "HashRead", "OnlineStore", "hash_columns"]
 
 #: Every capability a store may declare.
 CAPABILITIES = frozenset({"rows", "vectors", "async", "key_expiry", "scan", "delete"})
 
 #: One group of a hash read: the hash keys, and the fields read from each (one HMGET per key).
 HashRead = tuple[Sequence[bytes], tuple[bytes, ...]]
+
+
+def hash_columns(rows: Sequence[Sequence[bytes | None]], width: int) -> list[list[bytes | None]]:
+    """Per-key rows of ``width`` field values as ``width`` columns."""
+    return [list(col) for col in zip(*rows)] if rows else [[] for _ in range(width)]
 
 
 class OnlineStore(ABC):
@@ -54,6 +59,16 @@ class OnlineStore(ABC):
         """:meth:`read_hashes` on the event loop."""
         self.require("async")
         raise NotImplementedError
+
+    def read_hash_columns(self, groups: Sequence[HashRead]) -> list[list[list[bytes | None]]]:
+        """:meth:`read_hashes` transposed: for each group, for each field, its value in every key (one round trip).
+        A store that can build the columns as replies arrive overrides it and never holds a list per key."""
+        return [hash_columns(rows, len(fields)) for rows, (_, fields) in zip(self.read_hashes(groups), groups)]
+
+    async def read_hash_columns_async(self, groups: Sequence[HashRead]) -> list[list[list[bytes | None]]]:
+        """:meth:`read_hash_columns` on the event loop."""
+        replies = await self.read_hashes_async(groups)
+        return [hash_columns(rows, len(fields)) for rows, (_, fields) in zip(replies, groups)]
 
     def delete_field(self, prefix: bytes, field: bytes) -> int:
         """Remove ``field`` from every hash whose key starts with ``prefix`` (a view's data); returns how many."""

@@ -19,7 +19,7 @@ import redis
 
 from fsnb.config import OnlineStoreConfig, redact_url
 from fsnb.errors import OnlineStoreError, OnlineStoreUnavailableError
-from fsnb.online.base import HashRead, OnlineStore
+from fsnb.online.base import HashRead, OnlineStore, hash_columns
 from fsnb.online.codec import TS_OFFSET
 
 __all__ = ["RedisOnlineStore", "translate_errors", "translated"]
@@ -106,6 +106,26 @@ def _read_replies(conn: Any, n: int) -> list[Any]:
             r = gets()
         append(r)
     return _raise_errors(out)
+
+
+def _read_columns(conn: Any, n: int, width: int) -> list[list[Any]]:
+    """``n`` replies of ``width`` values each (HMGETs), as ``width`` columns: read in chunks and transposed, so a
+    500-key read never holds 500 reply lists at once (each is a GC-tracked container)."""
+    cols: list[list[Any]] = [[] for _ in range(width)]
+    for start in range(0, n, _COLUMN_CHUNK):
+        chunk = _read_replies(conn, min(_COLUMN_CHUNK, n - start))
+        for col, values in zip(cols, zip(*chunk)):
+            col.extend(values)
+    return cols
+
+
+def _read_hash_columns(conn: Any, n: int, shape: Sequence[tuple[int, int]]) -> list[list[list[Any]]]:
+    """Per HMGET group of (keys, fields), its columns (see :func:`_read_columns`); ``n`` is their total."""
+    return [_read_columns(conn, count, width) for count, width in shape]
+
+
+#: replies read per chunk by _read_columns
+_COLUMN_CHUNK = 64
 
 
 class _Replies(asyncio.Protocol):
@@ -247,6 +267,20 @@ except ImportError:  # pragma: no cover - other redis-py layouts read reply by r
     _NOT_ENOUGH = None
 
 
+#: every open RedisOnlineStore, so a forked child drops the connections it inherited (checked once per fork
+#: rather than with a getpid() per read)
+_live_stores: weakref.WeakSet[RedisOnlineStore] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for store in list(_live_stores):
+        store._forget_connections()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _escape_glob(prefix: bytes) -> bytes:
     out = bytearray()
     for c in prefix:
@@ -276,9 +310,9 @@ class RedisOnlineStore(OnlineStore):
         self.client: redis.Redis = redis.Redis(connection_pool=self.pool)
         self._write_script = self.client.register_script(_WRITE_LUA)
         self._async_pools: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-        self._pid = os.getpid()
         self._idle: list[Any] = []
-        self._async_idle: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDictionary()
+        self._async_idle: weakref.WeakKeyDictionary[Any, list[_AsyncLink]] = weakref.WeakKeyDictionary()
+        _live_stores.add(self)
         self._heads: dict[int, bytes] = {}
         self._fields: dict[tuple[bytes, ...], bytes] = {}
 
@@ -305,24 +339,21 @@ class RedisOnlineStore(OnlineStore):
 
     def _take(self) -> Any:
         """A connection for one read: from this store's idle list (no pool bookkeeping), else from the pool."""
-        if self._pid != os.getpid():  # forked: the parent's sockets are not ours
-            self._pid = os.getpid()
-            self._idle = []
-            self._async_idle = weakref.WeakKeyDictionary()
         try:
             return self._idle.pop()
         except IndexError:
             return self.pool.get_connection()
 
-    def _round_trip(self, payload: bytes, n: int) -> list[Any]:
-        """Send ``payload`` (n packed commands) on one connection and read n replies; retry once on a dropped
-        connection (reads are idempotent). Connections go back to the store's idle list, owned for good."""
+    def _round_trip(self, payload: bytes, n: int, read: Any = _read_replies, *args: Any) -> Any:
+        """Send ``payload`` (n packed commands) on one connection and read n replies (``read(conn, n, *args)``);
+        retry once on a dropped connection (reads are idempotent). Connections go back to the store's idle list,
+        owned for good."""
         for attempt in (0, 1):
             conn = None
             try:
                 conn = self._take()
                 conn.send_packed_command([payload], check_health=False)
-                return _read_replies(conn, n)
+                return read(conn, n, *args)
             except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
                 if conn is not None:
                     conn.disconnect()
@@ -352,14 +383,18 @@ class RedisOnlineStore(OnlineStore):
             pos += len(keys)
         return out
 
+    def read_hash_columns(self, groups: Sequence[HashRead]) -> list[list[list[bytes | None]]]:
+        shape = [(len(keys), len(fields)) for keys, fields in groups]
+        return self._round_trip(  # type: ignore[no-any-return]
+            self._pack_hmgets(groups), sum(n for n, _ in shape), _read_hash_columns, shape
+        )
+
     def read_values(self, keys: Sequence[bytes]) -> list[bytes | None]:
-        return self._round_trip(self._pack_gets(keys), len(keys))
+        return self._round_trip(self._pack_gets(keys), len(keys))  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------------------------ async reads
 
     def _async_pool(self) -> Any:
-        import asyncio
-
         import redis.asyncio
 
         loop = asyncio.get_running_loop()
@@ -370,42 +405,34 @@ class RedisOnlineStore(OnlineStore):
         return pool
 
     async def _round_trip_async(self, payload: bytes, n: int) -> list[Any]:
-        import asyncio
-
+        """:meth:`_round_trip` on the running loop, over this store's :class:`_AsyncLink` connections."""
         loop = asyncio.get_running_loop()
         idle = self._async_idle.get(loop)
-        if idle is None or self._pid != os.getpid():
-            self._take_reset_check()
+        if idle is None:
             idle = self._async_idle.setdefault(loop, [])
+        timeout = self.config.socket_timeout
         for attempt in (0, 1):
-            conn = None
+            link = None
             try:
-                conn = idle.pop() if idle else await self._async_pool().get_connection()
-                await _send_async(conn, payload, self.config.socket_timeout)
-                return await _read_replies_async(conn, n, self.config.socket_timeout)
+                link = idle.pop() if idle else _AsyncLink(await self._async_pool().get_connection())
+                return await link.round_trip(payload, n, timeout)
             except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
-                if conn is not None:
-                    await conn.disconnect()
+                if link is not None:
+                    await link.conn.disconnect()
                 if attempt or isinstance(e, redis.TimeoutError):
                     raise translated(self.url, e) from e
             except redis.RedisError as e:
-                if conn is not None:
-                    await conn.disconnect()
+                if link is not None:
+                    await link.conn.disconnect()  # unread replies would poison the connection
                 raise translated(self.url, e) from e
             except BaseException:
-                if conn is not None:
-                    await conn.disconnect()
+                if link is not None:
+                    await link.conn.disconnect()
                 raise
             finally:
-                if conn is not None:
-                    idle.append(conn)
+                if link is not None:
+                    idle.append(link)
         raise AssertionError("unreachable")
-
-    def _take_reset_check(self) -> None:
-        if self._pid != os.getpid():
-            self._pid = os.getpid()
-            self._idle = []
-            self._async_idle = weakref.WeakKeyDictionary()
 
     async def read_hashes_async(self, groups: Sequence[HashRead]) -> list[list[list[bytes | None]]]:
         flat = await self._round_trip_async(self._pack_hmgets(groups), sum(len(k) for k, _ in groups))
@@ -414,6 +441,14 @@ class RedisOnlineStore(OnlineStore):
         out, pos = [], 0
         for keys, _ in groups:
             out.append(flat[pos : pos + len(keys)])
+            pos += len(keys)
+        return out
+
+    async def read_hash_columns_async(self, groups: Sequence[HashRead]) -> list[list[list[bytes | None]]]:
+        replies = await self._round_trip_async(self._pack_hmgets(groups), sum(len(k) for k, _ in groups))
+        out, pos = [], 0
+        for keys, fields in groups:
+            out.append(hash_columns(replies[pos : pos + len(keys)] if len(groups) > 1 else replies, len(fields)))
             pos += len(keys)
         return out
 
@@ -498,12 +533,15 @@ class RedisOnlineStore(OnlineStore):
         self._async_idle = weakref.WeakKeyDictionary()
         self._async_pools.clear()
 
-    async def aclose(self) -> None:
-        import asyncio
+    def _forget_connections(self) -> None:
+        """In a forked child: the parent's sockets are not ours (never closed here, never used again)."""
+        self._idle = []
+        self._async_idle = weakref.WeakKeyDictionary()
 
+    async def aclose(self) -> None:
         loop = asyncio.get_running_loop()
-        for conn in self._async_idle.pop(loop, []):
-            await conn.disconnect()
+        for link in self._async_idle.pop(loop, []):
+            await link.conn.disconnect()
         pool = self._async_pools.pop(loop, None)
         if pool is not None:
             await pool.disconnect()

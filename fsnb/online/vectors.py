@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from fsnb.serving.plan import ReadPlan
     from fsnb.store import Store
 
-__all__ = ["VECTOR_FORMAT_VERSION", "build_vectors", "refresh_vectors", "vector_blobs"]
+__all__ = ["VECTOR_FORMAT_VERSION", "build_vectors", "refresh_vectors", "vector_blobs", "vector_bodies"]
 
 VECTOR_FORMAT_VERSION = 1
 _SID = struct.Struct("<I")
@@ -51,11 +51,10 @@ def vector_keys(plan: ReadPlan, keys: list[bytes], checking: bool) -> list[bytes
     return [plan.vector.marker, *keys] if checking else keys  # type: ignore[union-attr]
 
 
-def vector_blobs(
-    plan: ReadPlan, raw: list[bytes | None], inv: Any, checking: bool, small: bool
-) -> list[tuple[Any, Any, Any]]:
-    """Decode a GET reply (the marker first when ``checking``, then one vector per unique entity) into per-view
-    columns; ``small`` picks the few-rows decoder."""
+def vector_bodies(plan: ReadPlan, raw: list[bytes | None], checking: bool) -> list[bytes | None]:
+    """The vector bodies of a GET reply (the marker first when ``checking``, then one vector per unique entity):
+    None where there is no vector, or one left from another schema (an entity with no rows since the last build),
+    which reads as NOT_FOUND. Raises VectorsNotBuiltError when the checked marker is missing or stale."""
     vp = plan.vector
     assert vp is not None
     if checking:
@@ -75,8 +74,17 @@ def vector_blobs(
         vp.checked()
     head = vp.head
     size = 9 + vp.codec.width
-    # a vector left from another schema (an entity with no rows since the last build) reads as NOT_FOUND
-    bodies = [b if b is not None and b[:9] == head and len(b) > size else None for b in raw]
+    return [b if b is not None and b[:9] == head and len(b) > size else None for b in raw]
+
+
+def vector_blobs(
+    plan: ReadPlan, raw: list[bytes | None], inv: Any, checking: bool, small: bool
+) -> list[tuple[Any, Any, Any]]:
+    """Decode a GET reply (see :func:`vector_bodies`) into per-view columns; ``small`` picks the few-rows
+    decoder."""
+    vp = plan.vector
+    assert vp is not None
+    bodies = vector_bodies(plan, raw, checking)
     decoded = vp.codec.decode_py(bodies) if small else vp.codec.decode(bodies)
     return [(view, d, inv) for view, d in zip(vp.views, decoded)]
 

@@ -15,8 +15,7 @@ import numpy as np
 
 from fsnb.errors import EmptyRequestError, ExtraJoinKeyError, MissingJoinKeyError, RequestError
 from fsnb.online.codec import DecodedRows
-from fsnb.online.keys import encode_prefixed_keys
-from fsnb.online.vectors import vector_blobs, vector_keys
+from fsnb.online.vectors import vector_blobs, vector_bodies, vector_keys
 from fsnb.serving.plan import ReadPlan, ViewRead, cached_plan
 from fsnb.serving.response import NOT_FOUND, OUTSIDE_MAX_AGE, PRESENT, OnlineResponse
 
@@ -99,8 +98,7 @@ class _Keys:
 def _encode(plan: ReadPlan, cols: list[Any], n: int) -> _Keys:
     keys = _Keys(cols, n)
     for group in plan.groups:
-        kcols = [cols[p] for p in group.key_positions]
-        encoded = encode_prefixed_keys(group.prefix, group.key_fields, kcols)
+        encoded = group.encode([cols[p] for p in group.key_positions])
         if n == 1:
             keys.unique.append(encoded)
             keys.inverse.append(None)
@@ -224,15 +222,49 @@ def _response(
     )
 
 
-def _hash_blobs(plan: ReadPlan, keys: _Keys, replies: list[list[list[bytes | None]]]) -> list[Any]:
+def _hash_blobs(plan: ReadPlan, keys: _Keys, columns: list[list[list[bytes | None]]]) -> list[Any]:
+    """Decode each view's column of rows (``columns``: per key group, per view, one value per unique key)."""
     out = []
-    for group, rows, inv in zip(plan.groups, replies, keys.inverse):
-        small = len(rows) <= SMALL_BATCH
+    for group, cols, unique, inv in zip(plan.groups, columns, keys.unique, keys.inverse):
+        small = len(unique) <= SMALL_BATCH
         for view in group.views:
-            s = view.slot
-            blobs = [r[s] for r in rows]
+            blobs = cols[view.slot]
             out.append((view, view.codec.decode_py(blobs) if small else view.codec.decode(blobs), inv))
     return out
+
+
+def _vector_rows(plan: ReadPlan, raw: list[bytes | None], checking: bool) -> list[tuple[Any, Any, Any]]:
+    """Few vectors of a GET reply, each read by the plan's :class:`~fsnb.serving.plan.VectorRows`."""
+    rows = plan.vector.rows  # type: ignore[union-attr]
+    read, missing = rows.read, rows.missing
+    now_us = time.time_ns() // 1000
+    return [missing if b is None else read(b, now_us) for b in vector_bodies(plan, raw, checking)]
+
+
+def _vector_response_py(plan: ReadPlan, keys: _Keys, got: list[tuple[Any, Any, Any]]) -> OnlineResponse:
+    """The response of a few-rows precomputed read: Python lists, one per column and per view."""
+    inv = keys.inverse[0]
+    if inv is not None:
+        got = [got[j] for j in inv.tolist()]
+    if len(got) == 1:
+        values, status, times = got[0]
+        columns = [*keys.cols, *[[v] for v in values]]
+        view_status = [[s] for s in status]
+        view_ts = [[t] for t in times]
+    else:
+        columns = [*keys.cols, *map(list, zip(*[g[0] for g in got]))]
+        view_status = list(map(list, zip(*[g[1] for g in got])))
+        view_ts = list(map(list, zip(*[g[2] for g in got])))
+    return OnlineResponse(
+        plan.columns, plan.dtypes, plan.n_keys, keys.n, columns, [None] * len(columns), plan.col_view, view_status,
+        view_ts,
+    )
+
+
+def _vector_response(plan: ReadPlan, keys: _Keys, raw: list[bytes | None], checking: bool) -> OnlineResponse:
+    if len(keys.unique[0]) <= SMALL_BATCH:
+        return _vector_response_py(plan, keys, _vector_rows(plan, raw, checking))
+    return _response(plan, keys, vector_blobs(plan, raw, keys.inverse[0], checking, False))
 
 
 def _prepare(
@@ -268,9 +300,8 @@ def get_online_features(
     if plan.vector is not None:
         checking = plan.vector.check_due()
         raw = online.read_values(vector_keys(plan, keys.unique[0], checking))
-        small = len(keys.unique[0]) <= SMALL_BATCH
-        return _response(plan, keys, vector_blobs(plan, raw, keys.inverse[0], checking, small))
-    replies = online.read_hashes([(u, g.fields) for u, g in zip(keys.unique, plan.groups)])
+        return _vector_response(plan, keys, raw, checking)
+    replies = online.read_hash_columns([(u, g.fields) for u, g in zip(keys.unique, plan.groups)])
     return _response(plan, keys, _hash_blobs(plan, keys, replies))
 
 
@@ -293,13 +324,20 @@ def _timed(
         checking = plan.vector.check_due()
         raw = online.read_values(vector_keys(plan, keys.unique[0], checking))
         t3 = _clock()
-        blobs = vector_blobs(plan, raw, keys.inverse[0], checking, len(keys.unique[0]) <= SMALL_BATCH)
+        if len(keys.unique[0]) <= SMALL_BATCH:
+            got = _vector_rows(plan, raw, checking)
+            t4 = _clock()
+            response = _vector_response_py(plan, keys, got)
+        else:
+            blobs = vector_blobs(plan, raw, keys.inverse[0], checking, False)
+            t4 = _clock()
+            response = _response(plan, keys, blobs)
     else:
-        replies = online.read_hashes([(u, g.fields) for u, g in zip(keys.unique, plan.groups)])
+        replies = online.read_hash_columns([(u, g.fields) for u, g in zip(keys.unique, plan.groups)])
         t3 = _clock()
         blobs = _hash_blobs(plan, keys, replies)
-    t4 = _clock()
-    response = _response(plan, keys, blobs)
+        t4 = _clock()
+        response = _response(plan, keys, blobs)
     t5 = _clock()
     stages["plan"] = t1 - t0
     stages["encode_keys"] = t2 - t1
@@ -331,10 +369,9 @@ async def get_online_features_async(
         checking = plan.vector.check_due()
         raw = await online.read_values_async(vector_keys(plan, keys.unique[0], checking))
         t2 = _clock() if _stages is not None else 0
-        small = len(keys.unique[0]) <= SMALL_BATCH
-        response = _response(plan, keys, vector_blobs(plan, raw, keys.inverse[0], checking, small))
+        response = _vector_response(plan, keys, raw, checking)
     else:
-        replies = await online.read_hashes_async([(u, g.fields) for u, g in zip(keys.unique, plan.groups)])
+        replies = await online.read_hash_columns_async([(u, g.fields) for u, g in zip(keys.unique, plan.groups)])
         t2 = _clock() if _stages is not None else 0
         response = _response(plan, keys, _hash_blobs(plan, keys, replies))
     if _stages is not None:

@@ -19,16 +19,18 @@ from fsnb.errors import (
     MissingJoinKeyError,
     RequestError,
 )
-from fsnb.online.codec import RowCodec
-from fsnb.online.keys import hash_key_prefix, marker_key, vector_key_prefix
+from fsnb.online.codec import ROW_FORMAT_VERSION, RowCodec, SegmentsCodec, loads_json, python_converter
+from fsnb.online.keys import hash_key_prefix, key_encoder, marker_key, vector_key_prefix
+from fsnb.serving.response import NOT_FOUND, OUTSIDE_MAX_AGE, PRESENT
 from fsnb.types import DType
 
 if TYPE_CHECKING:
     from fsnb.registry.snapshot import RegistrySnapshot
 
-__all__ = ["KeyGroup", "ReadPlan", "VectorPlan", "ViewRead", "compile_plan", "resolve_features"]
+__all__ = ["KeyGroup", "ReadPlan", "VectorPlan", "VectorRows", "ViewRead", "compile_plan", "resolve_features"]
 
 _MAX_PLANS = 512
+_loads = loads_json
 
 
 class ViewRead:
@@ -55,21 +57,94 @@ class ViewRead:
 class KeyGroup:
     """Views sharing one set of join keys: one HMGET per unique entity reads all of their rows."""
 
-    __slots__ = ("fields", "key_fields", "key_positions", "prefix", "views")
+    __slots__ = ("encode", "fields", "key_fields", "key_positions", "prefix", "views")
 
     def __init__(self, key_fields: tuple[Field, ...], key_positions: tuple[int, ...], prefix: bytes) -> None:
         self.key_fields = key_fields
         #: positions of this group's keys in the plan's join keys (the request's columns)
         self.key_positions = key_positions
         self.prefix = prefix
+        #: the prefixed keys of the group's key columns (see fsnb.online.keys.key_encoder)
+        self.encode = key_encoder(prefix, key_fields)
         self.views: list[ViewRead] = []
         self.fields: tuple[bytes, ...] = ()
+
+
+class VectorRows:
+    """The few-rows reader of a precomputed read, compiled with its plan: per vector one ``struct.unpack_from`` and
+    one ``json.loads``, every output value picked from them in output-column order by one C-level getter, then only
+    the exceptions fixed up in Python (views without a row or past their TTL, nulls, timestamps, composites)."""
+
+    __slots__ = ("converters", "end", "has_var", "header", "missing", "n_values", "pick", "segments", "unpack")
+
+    def __init__(self, codec: SegmentsCodec, views: list[ViewRead]) -> None:
+        self.unpack = codec.struct.unpack_from
+        self.header = codec.header
+        self.end = codec.header + codec.width
+        self.has_var = any(codec.var_counts)
+        n_fixed = codec.spans[-1][1] if codec.spans else 0
+        # (output column, position in the unpacked fixed values + JSON array, segment, field) of every output
+        outs = []
+        for j, (view, c, (a, _, va, _)) in enumerate(zip(views, codec.codecs, codec.spans)):
+            for col, fi in view.outputs:
+                pos = a + 4 + c.fixed.index(fi) if fi in c.fixed else n_fixed + va + c.var.index(fi)
+                outs.append((col, pos, j, fi))
+        outs.sort()
+        self.n_values = len(outs)
+        getter = operator.itemgetter(*[pos for _, pos, _, _ in outs]) if outs else (lambda row: ())
+        self.pick = getter if len(outs) != 1 else (lambda row: (getter(row),))
+        #: per segment: (start of its items, schema id, ttl µs, [(index in the picked values, null byte, bit)])
+        self.segments: list[tuple[int, int, int, list[tuple[int, int, int]]]] = []
+        for j, (view, c, (a, _, _, _)) in enumerate(zip(views, codec.codecs, codec.spans)):
+            mine = [(p, fi >> 3, 1 << (fi & 7)) for p, (_, _, seg, fi) in enumerate(outs) if seg == j]
+            self.segments.append((a, c.schema_id, view.ttl_us, mine))
+        #: (index in the picked values, converter) of values that need one (timestamps, composites)
+        self.converters = []
+        for p, (_, _, j, fi) in enumerate(outs):
+            conv = python_converter(codec.codecs[j].dtypes[fi])
+            if conv is not None:
+                self.converters.append((p, conv))
+        #: what a missing vector reads as
+        self.missing = ([None] * self.n_values, [NOT_FOUND] * len(views), [0] * len(views))
+
+    def read(self, body: bytes, now_us: int) -> tuple[list[Any], list[int], list[int]]:
+        """(output values in column order, status per view, event time per view) of one vector body."""
+        fixed = self.unpack(body, self.header)
+        row = (*fixed, *_loads(body[self.end :])) if self.has_var else fixed
+        values = list(self.pick(row))
+        status = []
+        times = []
+        for a, schema_id, ttl_us, outs in self.segments:
+            if row[a] != ROW_FORMAT_VERSION or row[a + 1] != schema_id:  # no row in this view (zeros)
+                status.append(NOT_FOUND)
+                times.append(0)
+                for p, _, _ in outs:
+                    values[p] = None
+                continue
+            ts = row[a + 2]
+            times.append(ts)
+            if ttl_us and ts < now_us - ttl_us:
+                status.append(OUTSIDE_MAX_AGE)
+                for p, _, _ in outs:
+                    values[p] = None
+                continue
+            status.append(PRESENT)
+            bitmap = row[a + 3]
+            if any(bitmap):
+                for p, byte, bit in outs:
+                    if bitmap[byte] & bit:
+                        values[p] = None
+        for p, conv in self.converters:
+            v = values[p]
+            if v is not None:
+                values[p] = conv(v)
+        return values, status, times
 
 
 class VectorPlan:
     """How a precompute_online service's vectors are found and split into per-view segments."""
 
-    __slots__ = ("checked_at", "codec", "fingerprint", "head", "marker", "prefix", "service", "views")
+    __slots__ = ("checked_at", "codec", "fingerprint", "head", "marker", "prefix", "rows", "service", "views")
 
     #: seconds between two checks of the build marker (each rides along a read's round trip)
     RECHECK_SECONDS = 1.0
@@ -85,6 +160,7 @@ class VectorPlan:
         self.views = views
         self.head = vector_head(fingerprint)
         self.codec = vector_codec([v.codec for v in views])
+        self.rows = VectorRows(self.codec, views)
         self.checked_at = -1e18
 
     def check_due(self) -> bool:
@@ -98,7 +174,9 @@ class VectorPlan:
 class ReadPlan:
     """A compiled online read: output columns, key groups, decoders, TTLs, vector key prefix."""
 
-    __slots__ = ("columns", "dtypes", "groups", "join_keys", "n_keys", "project", "vector", "version", "views")
+    __slots__ = (
+        "col_view", "columns", "dtypes", "groups", "join_keys", "n_keys", "project", "vector", "version", "views"
+    )
 
     def __init__(self) -> None:
         self.project = ""
@@ -110,6 +188,8 @@ class ReadPlan:
         self.groups: list[KeyGroup] = []
         self.views: list[ViewRead] = []
         self.vector: VectorPlan | None = None
+        #: for vector plans: per output column, the index of its view (-1 for join keys), as responses keep it
+        self.col_view: tuple[int, ...] = ()
 
 
 def resolve_features(
@@ -249,6 +329,11 @@ def compile_plan(
             segs,
         )
         plan.views = segs
+        col_view = [-1] * len(names)
+        for j, seg in enumerate(segs):
+            for col, _ in seg.outputs:
+                col_view[col] = j
+        plan.col_view = tuple(col_view)
         group = KeyGroup(
             tuple(views[next(iter(order))].entity_columns),
             tuple(key_index[f.name] for f in views[next(iter(order))].entity_columns),

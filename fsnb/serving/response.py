@@ -65,7 +65,7 @@ class OnlineResponse:
         n_rows: int,
         values: list[Any],
         valid: list[Any],
-        col_view: list[int],
+        col_view: Sequence[int],
         view_status: list[Any],
         view_ts: list[Any],
     ) -> None:
@@ -163,7 +163,12 @@ class OnlineResponse:
 
     def to_dict(self) -> dict[str, list[Any]]:
         """``{column: [values]}``, join keys first; nulls (and stale or missing values) are None."""
-        return {n: self._py_values(i) for i, n in enumerate(self._names)}
+        out = {}
+        py_values = self._py_values
+        for i, (name, vals, valid) in enumerate(zip(self._names, self._values, self._valid)):
+            # a list without a mask already holds the final Python values (None where missing): copy it
+            out[name] = vals.copy() if valid is None and type(vals) is list else py_values(i)
+        return out
 
     def _pandas_array(self, i: int) -> Any:
         """Column ``i`` as the pandas array of its declared dtype (fresh memory, never a view of a reply)."""
