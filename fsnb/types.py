@@ -303,7 +303,9 @@ def _parse_struct_field(part: str) -> tuple[str, DType]:
 
 
 def _split_top(text: str) -> list[str]:
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "<":
             depth += 1

@@ -2,9 +2,10 @@
 
     .venv/bin/python benchmarks/vs_feast/rest.py [--quick] [--customers N] [--duration S]
 
-Feast is installed into its own virtualenv under /tmp (``--venv``, default /tmp/fsnb-feast-venv) with pip; it is
-never a dependency of fsnb. Both servers read the banking example (same Parquet files, materialized into two
-databases of one private redis-server) and run with one worker. Latency: the same keep-alive ``http.client``
+Feast is installed into its own virtualenv under /tmp (``--venv``, default /tmp/fsnb-feast-venv) with pip
+(``feast_setup.py``, shared with ``direct.py``); it is never a dependency of fsnb. Both servers read the banking
+example (same Parquet files, materialized into two databases of one private redis-server) and run with one
+worker. Latency: the same keep-alive ``http.client``
 client, the same request body (``feature_service: realtime_scoring``), A B A B interleaved blocks, 50 warm-up
 and 200 timed calls per case. Throughput: 10 client processes for ``--duration`` seconds per server, run
 A B A B in halves; CPU used by each side is reported.
@@ -21,95 +22,17 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks"), str(HERE)]
 
 import rest as bench  # noqa: E402  (benchmarks/rest.py)
+from feast_setup import build_feast_repo, ensure_feast  # noqa: E402  (benchmarks/vs_feast/feast_setup.py)
 
 from tests.servers import RedisServer, free_port, wait_for_port  # noqa: E402
-
-FEAST_VERSION = "0.67.0"
-
-FEAST_DEFINITIONS = '''
-from datetime import timedelta
-
-from feast import Entity, FeatureService, FeatureView, Field, FileSource, ValueType
-from feast.types import Array, Bool, Float32, Float64, Int32, Int64, String
-
-customer = Entity(name="customer", join_keys=["customer_id"], value_type=ValueType.INT64)
-
-
-def source(view):
-    return FileSource(
-        name=f"{view}_source",
-        path="DATA/" + view + ".parquet",
-        timestamp_field="event_timestamp",
-        created_timestamp_column="created",
-    )
-
-
-customer_demographics = FeatureView(
-    name="customer_demographics", entities=[customer], ttl=timedelta(days=365), source=source("customer_demographics"),
-    schema=[Field(name="age", dtype=Int32), Field(name="annual_income", dtype=Float64),
-            Field(name="credit_score", dtype=Int32), Field(name="segment", dtype=String),
-            Field(name="region", dtype=String), Field(name="is_premium", dtype=Bool)],
-)
-transaction_stats = FeatureView(
-    name="transaction_stats", entities=[customer], ttl=timedelta(days=2), source=source("transaction_stats"),
-    schema=[Field(name="txn_count_24h", dtype=Int64), Field(name="txn_count_7d", dtype=Int64),
-            Field(name="txn_amount_sum_24h", dtype=Float64), Field(name="txn_amount_avg_7d", dtype=Float64),
-            Field(name="txn_amount_max_7d", dtype=Float64), Field(name="declined_ratio_7d", dtype=Float32),
-            Field(name="foreign_txn_ratio_30d", dtype=Float32), Field(name="chargeback_count_90d", dtype=Int64)],
-)
-behavior_profile = FeatureView(
-    name="behavior_profile", entities=[customer], ttl=timedelta(days=30), source=source("behavior_profile"),
-    schema=[Field(name="login_count_30d", dtype=Int32), Field(name="avg_session_minutes", dtype=Float64),
-            Field(name="mobile_share", dtype=Float32), Field(name="preferred_channel", dtype=String),
-            Field(name="recent_txn_amounts", dtype=Array(Float64)), Field(name="top_categories", dtype=Array(String))],
-)
-realtime_scoring = FeatureService(
-    name="realtime_scoring", features=[customer_demographics, transaction_stats, behavior_profile]
-)
-'''
-
-
-def ensure_feast(venv: Path, install: bool) -> Path:
-    """The venv's ``feast`` executable, installing feast[redis]==0.67.0 there if needed."""
-    feast = venv / "bin" / "feast"
-    if feast.exists():
-        return feast
-    if not install:
-        raise SystemExit(f"no Feast in {venv}; run without --no-install")
-    print(f"installing feast[redis]=={FEAST_VERSION} into {venv} (once) ...", flush=True)
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", f"feast[redis]=={FEAST_VERSION}"], check=True)
-    return feast
-
-
-def build_feast_repo(path: Path, data: Path, redis_port: int, feast: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    (path / "feature_store.yaml").write_text(
-        "project: banking\n"
-        "registry: registry.db\n"
-        "provider: local\n"
-        "online_store:\n"
-        "  type: redis\n"
-        f'  connection_string: "127.0.0.1:{redis_port},db=1"\n'
-        "offline_store:\n"
-        "  type: file\n"
-        "entity_key_serialization_version: 3\n"
-    )
-    (path / "definitions.py").write_text(FEAST_DEFINITIONS.replace("DATA/", f"{data}/"))
-    subprocess.run([str(feast), "apply"], cwd=path, check=True, stdout=subprocess.DEVNULL)
-    end = datetime.now(UTC)
-    start = end - timedelta(days=800)
-    subprocess.run([str(feast), "materialize", start.strftime("%Y-%m-%dT%H:%M:%S"), end.strftime("%Y-%m-%dT%H:%M:%S")],
-                   cwd=path, check=True, stdout=subprocess.DEVNULL)
 
 
 @contextlib.contextmanager
