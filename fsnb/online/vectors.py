@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any
 from fsnb.definitions import FeatureService, FeatureView
 from fsnb.errors import RequestError, VectorsNotBuiltError
 from fsnb.online.codec import ROW_FORMAT_VERSION, RowCodec, SegmentsCodec
-from fsnb.online.keys import hash_key_prefix, marker_key, vector_key_prefix
+from fsnb.online.keys import (
+    KEY_FORMAT_VERSION,
+    decode_entity_key,
+    hash_key_prefix,
+    marker_key,
+    vector_key_prefix,
+)
 from fsnb.online.writes import codec_for, codec_for_fields
 
 if TYPE_CHECKING:
@@ -195,7 +201,11 @@ def build_vectors(store: Store, service: FeatureService | str, progress: bool = 
             f"feature service {service.name!r} has precompute_online=False; set it to True and `fsnb apply`"
         )
     build = _Build(snapshot, service)
-    scan_prefix = build.hash_prefix + b"\x01"
+    # Keys hold their sorted join-key names first: scan only this entity's keys, then drop other entities'
+    # keys that merely share the first name (compound keys).
+    names = sorted(f.name for f in build.views[0].entity_columns)
+    first = names[0].encode()
+    scan_prefix = build.hash_prefix + bytes([KEY_FORMAT_VERSION, len(first)]) + first
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -205,7 +215,8 @@ def build_vectors(store: Store, service: FeatureService | str, progress: bool = 
     n = len(build.hash_prefix)
     try:
         for batch in store.online.scan_keys(scan_prefix, count=2000):
-            written = build.write(store, [k[n:] for k in batch])
+            keys = [k[n:] for k in batch]
+            written = build.write(store, [k for k in keys if list(decode_entity_key(k)) == names])
             total += written
             if bar is not None:
                 bar.update(written)

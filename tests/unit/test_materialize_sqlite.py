@@ -45,3 +45,19 @@ def test_materialize_and_push_into_sqlite(tmp_path: Path):
             pd.DataFrame({"customer_id": [2, 3], "event_timestamp": [NOW, NOW - timedelta(days=2)]}), ["scores:score"]
         ).to_df()
         assert history["score"].tolist() == [3.5, 4.0]  # the single Parquet file was rewritten with the rows
+
+
+def test_vectors_are_built_only_for_the_services_entity(tmp_path: Path):
+    from fsnb.examples.banking import init_repo
+    from fsnb.online.keys import decode_entity_key, vector_key_prefix
+    from fsnb.registry.repo import load_definitions
+
+    repo = init_repo(tmp_path / "bank", customers=300)
+    with fsnb.Store(repo) as store:
+        store.apply(load_definitions(repo))
+        store.materialize_incremental("now", progress=False)
+        built = store.build_vectors("realtime_scoring", progress=False)
+        prefix = vector_key_prefix(store.project, "realtime_scoring")
+        keys = [k[len(prefix):] for batch in store.online.scan_keys(prefix) for k in batch]
+        assert built == len(keys) == 300  # every customer, and no merchant
+        assert {tuple(decode_entity_key(k)) for k in keys} == {("customer_id",)}
