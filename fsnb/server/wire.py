@@ -48,40 +48,7 @@ Columns = tuple[ColumnList, int]
 
 
 def response_columns(response: Any) -> ColumnList:
-    """Columns of an ``OnlineResponse`` with their dtype names, in one pass.
-
-    The same data as ``iter_columns()`` (statuses come from the response's own ``status_codes``), but each view's
-    event timestamps are derived once and shared by that view's columns. Falls back to ``iter_columns()`` for a
-    response without those internals.
-    """
-    try:
-        return _fast_columns(response)
-    except (AttributeError, TypeError, IndexError, KeyError):
-        return _public_columns(response)
-
-
-def _fast_columns(response: Any) -> ColumnList:
-    from fsnb.serving.response import STATUS_NAMES
-
-    names = response._names
-    dtypes = response._dtypes
-    col_view = response._col_view
-    py_values = response._py_values
-    timestamps = response._timestamps
-    status_codes = response.status_codes
-    per_view: dict[int, list[Any]] = {}
-    out: ColumnList = []
-    for i, name in enumerate(names):
-        v = col_view[i]
-        ts = per_view.get(v)
-        if ts is None:
-            ts = per_view[v] = timestamps(i)
-        statuses = [STATUS_NAMES[c] for c in status_codes(name).tolist()]
-        out.append((name, dtypes[i].name, py_values(i), statuses, ts))
-    return out
-
-
-def _public_columns(response: Any) -> ColumnList:
+    """Columns of an ``OnlineResponse`` with their dtype names, in one pass."""
     dtypes = _dtype_names(response)
     return [
         (name, (dtypes[i] if dtypes is not None else None), values, statuses, timestamps)

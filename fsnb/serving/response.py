@@ -149,7 +149,10 @@ class OnlineResponse:
         return {n: self._timestamps(i) for i, n in enumerate(self._names)}
 
     def iter_columns(self) -> Iterator[tuple[str, list[Any], list[str], list[datetime | None]]]:
-        """``(name, values, statuses, event_timestamps)`` per output column, join keys first."""
+        """``(name, values, statuses, event_timestamps)`` per output column, join keys first.
+
+        Columns of one view share one ``event_timestamps`` list: read it, don't mutate it.
+        """
         per_view: dict[int, list[datetime | None]] = {}
         for i, n in enumerate(self._names):
             codes = self.status_codes(n).tolist()
@@ -157,7 +160,7 @@ class OnlineResponse:
             ts = per_view.get(v)
             if ts is None:
                 ts = per_view[v] = self._timestamps(i)
-            yield n, self._py_values(i), [STATUS_NAMES[c] for c in codes], list(ts)
+            yield n, self._py_values(i), [STATUS_NAMES[c] for c in codes], ts
 
     # ------------------------------------------------------------------------------------------ exits
 
