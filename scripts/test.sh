@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up (scripts/setup.sh), then lint and run every test; fails on the first failing step.
+# Set up (scripts/setup.sh), then lint (ruff), type-check (mypy) and run every test; fails on the first failing step.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -9,6 +9,9 @@ lint=()
 for d in fsnb tests benchmarks; do [ -e "$d" ] && lint+=("$d"); done
 echo "[test] ruff check ${lint[*]}"
 .venv/bin/ruff check "${lint[@]}"
+
+echo "[test] mypy fsnb"
+.venv/bin/mypy fsnb
 
 echo "[test] pytest tests"
 .venv/bin/pytest tests -q "$@"

@@ -3,7 +3,8 @@
 Per case: ``warmup`` untimed calls, then ``iterations`` calls timed with ``time.perf_counter_ns`` from the call in
 to the output out (a DataFrame with ``output="df"``, a dict with ``output="dict"``), on entity keys drawn at random
 (fixed ``seed``) from what was materialized. In-process modes also record the read path's stages (``plan``,
-``encode_keys``, ``round_trip``, ``decode``, ``assemble``) plus ``frame`` (building the output, timed here).
+``encode_keys``, ``round_trip``, ``decode``, ``assemble``; the remote SDK: request encoding, the HTTP exchange and
+reply decoding) plus ``frame`` (building the output, timed here).
 Cases run batch size by batch size with every mode in turn, on the same seeded entity batches, so modes are
 compared side by side under the same machine conditions (this machine is shared and noisy).
 Then a throughput phase per mode: ``concurrency`` workers (threads; asyncio tasks for ``async``) calling for
@@ -420,7 +421,7 @@ class _Remote(_Direct):
     """The remote SDK: a Store whose online store is the feature server, same registry."""
 
     mode = "remote"
-    staged = False
+    staged = True
 
     def __init__(self, *a: Any) -> None:
         super().__init__(*a)
@@ -441,7 +442,7 @@ class _Remote(_Direct):
         assert self._remote is not None, "unavailable() opens the remote store first"
         r = self._get(self._remote, self.target.features, rows, full_feature_names=self.full,
                       precomputed=None, _stages=stages)
-        return self._out(r, None)
+        return self._out(r, stages)
 
     def close(self) -> None:
         if self._remote is not None:

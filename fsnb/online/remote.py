@@ -18,6 +18,7 @@ import json
 import math
 from collections.abc import Sequence
 from datetime import date, datetime
+from time import perf_counter_ns
 from typing import Any, ClassVar
 
 from fsnb.config import OnlineStoreConfig
@@ -72,14 +73,28 @@ class RemoteOnlineStore(OnlineStore):
         *,
         full_feature_names: bool = False,
         precomputed: bool | None = None,
+        _stages: dict[str, int] | None = None,
     ) -> Any:
-        """Read through ``POST /get-online-features``; see :meth:`fsnb.Store.get_online_features`."""
+        """Read through ``POST /get-online-features``; see :meth:`fsnb.Store.get_online_features`.
+
+        ``_stages``, when a dict, receives nanoseconds spent encoding the request (``encode_keys``), in the HTTP
+        exchange (``round_trip``, the server's work included) and decoding the reply (``decode``).
+        """
+        t0 = perf_counter_ns() if _stages is not None else 0
         body = _dumps(_read_request(features, entity_rows, full_feature_names, precomputed))
+        t1 = perf_counter_ns() if _stages is not None else 0
         if self.wire == "arrow":
             response = self.http.request("POST", self._read_url, data=body, idempotent=True, headers=_ARROW_ACCEPT)
         else:
             response = self.http.request("POST", self._read_url, data=body, idempotent=True)
-        return _response_from(response)
+        if _stages is None:
+            return _response_from(response)
+        t2 = perf_counter_ns()
+        out = _response_from(response)
+        _stages["encode_keys"] = t1 - t0
+        _stages["round_trip"] = t2 - t1
+        _stages["decode"] = perf_counter_ns() - t2
+        return out
 
     async def get_online_features_async(
         self,

@@ -291,7 +291,7 @@ def get_online_features(
     """
     if store.config.online_store.type == "remote":
         return store.online.get_online_features(  # type: ignore[attr-defined, no-any-return]
-            features, entity_rows, full_feature_names=full_feature_names, precomputed=precomputed
+            features, entity_rows, full_feature_names=full_feature_names, precomputed=precomputed, _stages=_stages
         )
     if _stages is not None:
         return _timed(store, features, entity_rows, full_feature_names, precomputed, _stages)
