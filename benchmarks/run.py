@@ -100,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         opts_sizes = report.batch_sizes
         warm, iters = report.meta["warmup"], report.meta["iterations"]
         floor = floors(store, opts_sizes, warm, iters, args.seed)
-        print("\nfloors (p50 ms, bare redis-py on the same keys) and fsnb's distance to them:")
+        print("\nfloors (p50 ms, bare redis-py on the same keys, results discarded) and fsnb's distance to them "
+              f"(fsnb timed to {report.meta.get('output', 'its output')}; `--output dict` compares like with like):")
         print(f"{'batch':>5}  {'hmget':>7}  {'direct/floor':>12}  {'get':>7}  {'precomputed/floor':>17}")
         for b in opts_sizes:
             d = _p50(report, "direct", b)

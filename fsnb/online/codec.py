@@ -13,6 +13,7 @@ one compact JSON array (in field order), so the variable parts of N rows joined 
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import operator
 import struct
@@ -30,9 +31,11 @@ __all__ = [
     "ROW_FORMAT_VERSION",
     "TS_OFFSET",
     "DecodedRows",
+    "JsonColumn",
     "RowCodec",
     "SegmentsCodec",
     "from_micros",
+    "json_texts",
     "loads_json",
     "python_converter",
     "to_micros",
@@ -189,6 +192,146 @@ def python_converter(dtype: DType) -> Any:
     return lambda v: _from_jsonable(dtype, v)
 
 
+# ------------------------------------------------------------------------------- vectorised JSON from Arrow
+#
+# The JSON text of a whole Arrow column, value by value, built with Arrow compute kernels from its buffers
+# (offsets + values) instead of Python objects. The text is byte for byte what ``_dumps`` writes for the same
+# values (tests/unit/test_codec_arrow.py compares both on random data); a column this cannot encode exactly
+# (Bytes, Map, Struct, Json, odd Arrow types) gives None and takes the per-value path.
+
+#: characters ``json`` escapes in a string (with ensure_ascii=False)
+_NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
+_INT_TYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+
+
+class JsonColumn:
+    """A variable-width column already in row format: each row's JSON text (``null`` for a null value) as an
+    Arrow ``large_string`` array, for :meth:`RowCodec.encode_columns`."""
+
+    __slots__ = ("texts",)
+
+    def __init__(self, texts: Any) -> None:
+        self.texts = texts
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def _text(value: str) -> Any:
+    """A large_string scalar (Arrow's string kernels want every argument of one type)."""
+    import pyarrow as pa
+
+    return pa.scalar(value, pa.large_string())
+
+
+def _float_json(v: float) -> str:
+    """One float as ``json`` writes it."""
+    if v != v:
+        return "NaN"
+    if v == float("inf"):
+        return "Infinity"
+    if v == -float("inf"):
+        return "-Infinity"
+    return float.__repr__(v)
+
+
+def _patch(texts: Any, mask: np.ndarray, values: list[str]) -> Any:
+    """``texts`` with the positions set in ``mask`` replaced by ``values`` (in order)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pc.replace_with_mask(texts, pa.array(mask), pa.array(values, pa.large_string()))
+
+
+def _json_floats(arr: Any) -> Any:
+    """JSON numbers of a float64 array without nulls. Arrow's shortest round-trip digits are Python's ``repr``
+    digits; only the layout differs (Arrow writes ``5`` for ``5.0`` and switches to exponents at other
+    magnitudes), so values ``repr`` writes positionally and Arrow did too get ``.0`` where they lack a point, and
+    the rest (exponents, NaN, infinities) go through ``repr`` one by one."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    x = arr.to_numpy(zero_copy_only=False)
+    texts = pc.cast(arr, pa.large_string())
+    with np.errstate(invalid="ignore"):
+        a = np.abs(x)
+        ok = ((a >= 1e-4) & (a < 1e16)) | (x == 0)
+    ok &= ~pc.match_substring(texts, "e").to_numpy(zero_copy_only=False)
+    if not ok.all():
+        texts = _patch(texts, ~ok, [_float_json(v) for v in x[~ok].tolist()])
+    point = ok & ~pc.match_substring(texts, ".").to_numpy(zero_copy_only=False)
+    if point.any():
+        texts = pc.if_else(pa.array(point), pc.binary_join_element_wise(texts, _text(".0"), _text("")), texts)
+    return texts
+
+
+def _json_strings(arr: Any) -> Any:
+    """JSON strings of a string array (nulls stay null)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if arr.type != pa.large_string():
+        arr = arr.cast(pa.large_string())
+    texts = pc.binary_join_element_wise(_text('"'), arr, _text('"'), _text(""))
+    bad = pc.fill_null(pc.match_substring_regex(arr, _NEEDS_ESCAPE), False).to_numpy(zero_copy_only=False)
+    if bad.any():
+        texts = _patch(texts, bad, [_dumps(v) for v in arr.filter(pa.array(bad)).to_pylist()])
+    return texts
+
+
+def _json_elements(arr: Any, dtype: DType) -> Any:
+    """JSON texts (``null`` for nulls) of the values of an Arrow array fed to elements of ``dtype``, or None when
+    this Arrow type needs the per-value path to come out exactly as it does."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = arr.type
+    name = dtype.name
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        if name != "string":
+            return None
+        texts = _json_strings(arr)
+    elif str(t) in _INT_TYPES and name in ("int32", "int64", "float64"):  # ints stay ints, as they do in Python
+        texts = pc.cast(arr, pa.large_string())
+    elif (pa.types.is_float64(t) and name == "float64") or (pa.types.is_float32(t) and name in ("float32", "float64")):
+        texts = _json_floats(pc.fill_null(arr, 0.0).cast(pa.float64()))
+    elif pa.types.is_boolean(t) and name == "bool":
+        texts = pc.if_else(arr, _text("true"), _text("false"))
+    else:
+        return None
+    if arr.null_count:
+        texts = pc.if_else(arr.is_null(), _text("null"), texts)
+    return texts
+
+
+def json_texts(arr: Any, dtype: DType) -> JsonColumn | None:
+    """The JSON text of every value of an Arrow array (no chunks, no dictionary) as a feature of ``dtype``
+    (String or Array), as the row format holds it; None when only the per-value path encodes it exactly."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = arr.type
+    if dtype.name == "string":
+        texts = _json_elements(arr, dtype)
+        return None if texts is None else JsonColumn(texts)
+    if not isinstance(dtype, Array) or not (pa.types.is_list(t) or pa.types.is_large_list(t)):
+        return None
+    offsets = arr.offsets
+    values = arr.values
+    start, end = offsets[0].as_py(), offsets[-1].as_py()
+    if start or end != len(values):  # a slice: only the child values it covers
+        values = values.slice(start, end - start)
+        offsets = pc.subtract(offsets, pa.scalar(start, offsets.type))
+    elements = _json_elements(values, dtype.element)
+    if elements is None:
+        return None
+    lists = pa.LargeListArray.from_arrays(offsets.cast(pa.int64()), elements)
+    texts = pc.binary_join_element_wise(_text("["), pc.binary_join(lists, _text(",")), _text("]"), _text(""))
+    if arr.null_count:
+        texts = pc.if_else(arr.is_null(), _text("null"), texts)
+    return JsonColumn(texts)
+
+
 # ---------------------------------------------------------------------------------------------- codec
 
 
@@ -260,7 +403,7 @@ class RowCodec:
         for i, (values, null) in enumerate(columns):
             if null is not None:
                 nulls[:, i] = null
-            elif i not in self._np_types:
+            elif i not in self._np_types and not isinstance(values, JsonColumn):
                 nulls[:, i] = [v is None for v in values]
         rec["n"] = np.packbits(nulls, axis=1, bitorder="little")[:, : self.nbm]
         for i in self.fixed:
@@ -270,6 +413,8 @@ class RowCodec:
                 col[nulls[:, i]] = 0
         raw = rec.tobytes()
         w = self.width
+        if self.var and any(isinstance(columns[i][0], JsonColumn) for i in self.var):
+            return self._join_texts(raw, n, columns, nulls)
         fixed_parts = [raw[j : j + w] for j in range(0, n * w, w)]
         if not self.var:
             return fixed_parts
@@ -283,6 +428,42 @@ class RowCodec:
                 var_cols.append([None if z else conv(v) for v, z in zip(values, isnull)])
         dumps = _dumps
         return [head + dumps(list(vals)).encode() for head, vals in zip(fixed_parts, zip(*var_cols))]
+
+    def _join_texts(self, raw: bytes, n: int, columns: Sequence[tuple[Any, Any]], nulls: np.ndarray) -> list[bytes]:
+        """Rows from the fixed parts and the variable columns, some already JSON (:class:`JsonColumn`): every row's
+        ``fixed part | [v1,v2,...]`` joined by Arrow in one pass, then cut into one ``bytes`` per row."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        w = self.width
+        if n == 0:
+            return []
+        heads = pa.Array.from_buffers(
+            pa.large_binary(), n, [None, pa.py_buffer(np.arange(0, (n + 1) * w, w, dtype=np.int64)), pa.py_buffer(raw)]
+        )
+        parts: list[Any] = [heads, pa.scalar(b"[", pa.large_binary())]
+        dumps = _dumps
+        for k, i in enumerate(self.var):
+            values = columns[i][0]
+            if isinstance(values, JsonColumn):
+                texts = values.texts
+            else:
+                conv = self._var_to_json[k]
+                texts = pa.array(
+                    [
+                        "null" if z else dumps(v if conv is None else conv(v))
+                        for v, z in zip(values, nulls[:, i].tolist())
+                    ],
+                    pa.large_string(),
+                )
+            if k:
+                parts.append(pa.scalar(b",", pa.large_binary()))
+            parts.append(texts.cast(pa.large_binary()))
+        parts += [pa.scalar(b"]", pa.large_binary()), pa.scalar(b"", pa.large_binary())]
+        out = pc.binary_join_element_wise(*parts)
+        offs = np.frombuffer(out.buffers()[1], dtype=np.int64)[out.offset : out.offset + n + 1].tolist()
+        data = out.buffers()[2].to_pybytes()
+        return [data[a:b] for a, b in itertools.pairwise(offs)]
 
     def encode_row(self, values: Sequence[Any], ts_us: Any) -> bytes:
         """One row from Python values (None = null; timestamps as datetimes or int µs)."""

@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from fsnb.errors import DataValidationError
-from fsnb.online.codec import RowCodec
+from fsnb.online.codec import RowCodec, json_texts
 from fsnb.online.keys import encode_prefixed_keys, hash_key_prefix
 
 if TYPE_CHECKING:
@@ -81,7 +81,9 @@ def timestamps_us(col: Any, what: str) -> Any:
 
 
 def arrow_column_values(col: Any, dtype: DType, name: str) -> tuple[Any, Any]:
-    """``(values, null_mask | None)`` for :meth:`RowCodec.encode_columns` from an Arrow column."""
+    """``(values, null_mask | None)`` for :meth:`RowCodec.encode_columns` from an Arrow column: numpy arrays for
+    fixed-width dtypes, a :class:`~fsnb.online.codec.JsonColumn` for String and Array columns that Arrow can
+    encode exactly, Python lists otherwise."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -105,6 +107,9 @@ def arrow_column_values(col: Any, dtype: DType, name: str) -> tuple[Any, Any]:
         if null is not None:
             us = pc.fill_null(us, 0)
         return np.asarray(us.to_numpy(zero_copy_only=False), dtype=np.int64), null
+    texts = json_texts(col, dtype)  # String and Array columns: JSON straight from the Arrow buffers
+    if texts is not None:
+        return texts, null
     values = col.to_pylist()
     if kind != "string" and kind != "bytes" and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
         try:
