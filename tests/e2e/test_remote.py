@@ -13,31 +13,13 @@ import pytest
 import fsnb
 from fsnb import errors as E
 from fsnb.examples.banking import special_ids
-from tests.e2e.test_server_support import CUSTOMERS, ServerProcess, build_banking_repo
+from tests.e2e.test_server_support import CUSTOMERS, ServerProcess
 from tests.servers import RedisServer
 
 pytestmark = [pytest.mark.server, pytest.mark.redis]
 
 READ_TOKEN = "read-token-7f3a9c"
 ADMIN_TOKEN = "admin-token-c41d2e"
-
-
-@pytest.fixture(scope="module")
-def redis() -> Iterator[RedisServer]:
-    server = RedisServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory, redis: RedisServer) -> Path:
-    return build_banking_repo(tmp_path_factory.mktemp("banking"), redis.url)
-
-
-@pytest.fixture(scope="module")
-def direct(repo: Path, redis: RedisServer) -> Iterator[fsnb.Store]:
-    with fsnb.Store(repo, online_store=redis.url) as store:
-        yield store
 
 
 @pytest.fixture(scope="module")

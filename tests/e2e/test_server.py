@@ -11,30 +11,12 @@ import requests
 
 import fsnb
 from fsnb.examples.banking import special_ids
-from tests.e2e.test_server_support import CUSTOMERS, ServerProcess, build_banking_repo, metric, metric_samples
+from tests.e2e.test_server_support import CUSTOMERS, ServerProcess, metric, metric_samples
 from tests.servers import RedisServer
 
 pytestmark = [pytest.mark.server, pytest.mark.redis]
 
 MAX_ROWS = 100
-
-
-@pytest.fixture(scope="module")
-def redis() -> Iterator[RedisServer]:
-    server = RedisServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory, redis: RedisServer) -> Path:
-    return build_banking_repo(tmp_path_factory.mktemp("banking"), redis.url)
-
-
-@pytest.fixture(scope="module")
-def direct(repo: Path, redis: RedisServer) -> Iterator[fsnb.Store]:
-    with fsnb.Store(repo, online_store=redis.url) as store:
-        yield store
 
 
 @pytest.fixture(scope="module")

@@ -4,28 +4,17 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.e2e.test_server_support import ServerProcess, build_banking_repo
+from tests.e2e.test_server_support import ServerProcess
 from tests.servers import RedisServer
 
 pytestmark = [pytest.mark.server, pytest.mark.redis]
 
-
-@pytest.fixture(scope="module")
-def redis() -> Iterator[RedisServer]:
-    server = RedisServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory, redis: RedisServer) -> Path:
-    return build_banking_repo(tmp_path_factory.mktemp("banking"), redis.url, customers=50)
+BANKING_CUSTOMERS = 50
 
 
 BODY = {"feature_service": "risk_model", "entities": {"customer_id": [1, 2]}}
