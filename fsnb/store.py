@@ -57,7 +57,6 @@ class Store:
         self._online: OnlineStore | None = None
         self._offline: OfflineStore | None = None
         self._plans: dict[Any, Any] = {}
-        self._remote: Any = None
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike[str], **overrides: Any) -> Store:

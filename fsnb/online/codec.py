@@ -13,7 +13,6 @@ one compact JSON array (in field order), so the variable parts of N rows joined 
 from __future__ import annotations
 
 import base64
-import itertools
 import json
 import operator
 import struct
@@ -273,10 +272,21 @@ def _json_strings(arr: Any) -> Any:
     if arr.type != pa.large_string():
         arr = arr.cast(pa.large_string())
     texts = pc.binary_join_element_wise(_text('"'), arr, _text('"'), _text(""))
-    bad = pc.fill_null(pc.match_substring_regex(arr, _NEEDS_ESCAPE), False).to_numpy(zero_copy_only=False)
-    if bad.any():
-        texts = _patch(texts, bad, [_dumps(v) for v in arr.filter(pa.array(bad)).to_pylist()])
+    if _may_need_escapes(arr):
+        bad = pc.fill_null(pc.match_substring_regex(arr, _NEEDS_ESCAPE), False).to_numpy(zero_copy_only=False)
+        if bad.any():
+            texts = _patch(texts, bad, [_dumps(v) for v in arr.filter(pa.array(bad)).to_pylist()])
     return texts
+
+
+def _may_need_escapes(arr: Any) -> bool:
+    """Whether any byte of a large_string array's data buffer is one ``json`` escapes (a quick scan of the whole
+    buffer with numpy; most columns have none, and then no value needs a closer look)."""
+    data = arr.buffers()[2]
+    if data is None:
+        return False
+    b = np.frombuffer(data, dtype=np.uint8)
+    return bool(((b < 0x20) | (b == 0x22) | (b == 0x5C)).any())
 
 
 def _json_elements(arr: Any, dtype: DType) -> Any:
@@ -460,10 +470,8 @@ class RowCodec:
                 parts.append(pa.scalar(b",", pa.large_binary()))
             parts.append(texts.cast(pa.large_binary()))
         parts += [pa.scalar(b"]", pa.large_binary()), pa.scalar(b"", pa.large_binary())]
-        out = pc.binary_join_element_wise(*parts)
-        offs = np.frombuffer(out.buffers()[1], dtype=np.int64)[out.offset : out.offset + n + 1].tolist()
-        data = out.buffers()[2].to_pybytes()
-        return [data[a:b] for a, b in itertools.pairwise(offs)]
+        rows: list[bytes] = pc.binary_join_element_wise(*parts).to_pylist()
+        return rows
 
     def encode_row(self, values: Sequence[Any], ts_us: Any) -> bytes:
         """One row from Python values (None = null; timestamps as datetimes or int µs)."""
