@@ -268,8 +268,10 @@ def _normalise_registry_url(url: str, repo: Path) -> str:
 
 
 def redact_url(url: str) -> str:
-    """A URL with any password replaced by ``***``."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    """A URL (or a message quoting one) with any password replaced by ``***``: ``user:PASSWORD@`` and
+    ``password=`` / ``ssl_password=`` query or conninfo parameters."""
+    url = re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", url)
+    return re.sub(r"(password=)[^&\s;#'\"]*", r"\1***", url, flags=re.IGNORECASE)
 
 
 def load_config(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import ssl
 import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -47,10 +48,36 @@ return n
 """
 
 
+def _tls_verification_failure(e: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate-verification error behind ``e`` (redis-py wraps it in a ConnectionError), if any."""
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, ssl.SSLCertVerificationError):
+            return cur
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    if "CERTIFICATE_VERIFY_FAILED" in str(e):
+        return ssl.SSLCertVerificationError(str(e))
+    return None
+
+
 def _unavailable(url: str, e: BaseException) -> OnlineStoreUnavailableError:
+    hint = "check that the server is running and `online_store.url` is right"
+    tls = _tls_verification_failure(e)
+    if tls is not None:
+        if "mismatch" in str(tls).lower() or "hostname" in str(tls).lower():
+            hint = (
+                "the server's TLS certificate does not name the host in `online_store.url`: connect with a host "
+                "name the certificate lists, or reissue the certificate for this host"
+            )
+        else:
+            hint = (
+                "the server's TLS certificate could not be verified: add the CA certificate that signed it to "
+                "`online_store.url` as `?ssl_ca_certs=/path/to/ca.pem` (rediss://host:port/db?ssl_ca_certs=...)"
+            )
     return OnlineStoreUnavailableError(
-        f"Redis online store at {redact_url(url)} is unavailable ({type(e).__name__}: {e}); "
-        "check that the server is running and `online_store.url` is right"
+        f"Redis online store at {redact_url(url)} is unavailable ({type(e).__name__}: {e}); {hint}"
     )
 
 
@@ -151,6 +178,8 @@ class _Replies(asyncio.Protocol):
         self.deadline = 0.0
         self.timeout: float | None = None
         self.timer: asyncio.TimerHandle | None = None
+        #: the server closed the connection (EOF) or it was lost: a request sent now would wait for its timeout
+        self.closed = False
 
     def expect(self, n: int, timeout: float | None) -> asyncio.Future[list[Any]]:
         """A future for the next ``n`` replies, failing with redis.TimeoutError after ``timeout`` seconds."""
@@ -201,10 +230,12 @@ class _Replies(asyncio.Protocol):
             waiter.set_result(replies)
 
     def eof_received(self) -> bool | None:
+        self.closed = True
         self._fail(redis.ConnectionError("Connection closed by server."))
         return self.inner.eof_received()  # type: ignore[no-any-return]
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
         self._fail(redis.ConnectionError(f"Connection lost: {exc}" if exc else "Connection closed."))
         if self.timer is not None:
             self.timer.cancel()
@@ -253,6 +284,8 @@ class _AsyncLink:
             async with asyncio.timeout(timeout):
                 await self.conn.send_packed_command([payload], check_health=False)
                 return _raise_errors([await self.conn.read_response() for _ in range(n)])
+        if protocol.closed:  # dropped while idle (server restart, idle kill): fail now, the caller reconnects
+            raise redis.ConnectionError("Connection closed by server.")
         replies = protocol.expect(n, timeout)
         writer.write(payload)
         if writer.transport.get_write_buffer_size():

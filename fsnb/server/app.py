@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from fsnb import errors as E
-from fsnb.config import AuthConfig
+from fsnb.config import AuthConfig, redact_url
 from fsnb.server import wire
 from fsnb.server.auth import READ, WRITE, build_auth
-from fsnb.server.errors import error_payload
+from fsnb.server.errors import error_payload, translate
 from fsnb.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from fsnb.server.metrics import metrics
 
@@ -217,6 +217,7 @@ class FeatureServer:
     def _load_registry(self, force: bool = False) -> None:
         registry = self.store.registry
         if not force and self._registry_version is not None and registry.version() == self._registry_version:
+            self._registry_error = None
             return
         snapshot = self.store.refresh_registry()
         self._registry_version = snapshot.version
@@ -224,13 +225,21 @@ class FeatureServer:
         self._registry_error = None
 
     async def _refresh_loop(self) -> None:
+        """Refresh every ``registry_ttl`` seconds; an outage is logged when it starts (or its error changes) and
+        when it ends, not on every failed attempt."""
         while True:
             await asyncio.sleep(max(0.05, self.settings.registry_ttl))
+            failing = self._registry_error
             try:
                 await asyncio.to_thread(self._load_registry)
             except Exception as exc:
-                self._registry_error = f"{type(exc).__name__}: {exc}"
-                log.warning("registry refresh failed (serving the last snapshot): %s", self._registry_error)
+                error = f"{type(exc).__name__}: {exc}"
+                if error != failing:
+                    log.warning("registry refresh failed (serving the last snapshot): %s", error)
+                self._registry_error = error
+            else:
+                if failing is not None:
+                    log.warning("registry reachable again (version %s)", self._registry_version)
 
     async def _online_ping(self) -> None:
         """One cheap round trip to the online store (a GET of a key that never exists)."""
@@ -356,20 +365,40 @@ class FeatureServer:
         return _json(200, {"status": "ok", "rows": _count(rows, frame)})
 
     async def _health(self, headers: dict[bytes, bytes], body: bytes) -> _Response:
-        problems: dict[str, str] = {}
+        """200 when the registry and the online store answer now; else 503 with the usual error body.
+
+        The 503 body is ``{"error", "detail", "status", "problems"}``: ``error`` names the fsnb error of the first
+        failing part, ``detail`` says what failed (``problems`` maps each part to its error class). With auth on,
+        ``/health`` is still open to anyone, so ``detail`` then names only the parts and error classes; the full
+        (password-redacted) reasons go to the server log.
+        """
+        failures: dict[str, tuple[str, str]] = {}
         try:
-            await asyncio.wait_for(asyncio.to_thread(self.store.registry.version), timeout=5)
+            await asyncio.wait_for(asyncio.to_thread(self.store.registry.version), timeout=HEALTH_TIMEOUT)
             if self._registry_version is None:
                 await asyncio.to_thread(self._load_registry, True)
         except Exception as exc:
-            problems["registry"] = type(exc).__name__
+            failures["registry"] = _health_failure(exc, E.RegistryError)
         try:
-            await asyncio.wait_for(self._online_ping(), timeout=5)
+            await asyncio.wait_for(self._online_ping(), timeout=HEALTH_TIMEOUT)
         except Exception as exc:
-            problems["online_store"] = type(exc).__name__
-        if problems:
-            return _json(503, {"status": "unavailable", "problems": problems})
-        return _json(200, {"status": "ok", "registry_version": self._registry_version})
+            failures["online_store"] = _health_failure(exc, E.OnlineStoreUnavailableError)
+        if not failures:
+            return _json(200, {"status": "ok", "registry_version": self._registry_version})
+        reasons = "; ".join(f"{part}: {message}" for part, (_, message) in failures.items())
+        log.warning("health check failed: %s", reasons)
+        if self.auth is None:
+            detail = reasons
+        else:
+            detail = "; ".join(f"{part}: {name}" for part, (name, _) in failures.items()) + " (see the server log)"
+        if self._registry_version is not None and "registry" in failures:
+            detail += f"; reads are served from the cached registry (version {self._registry_version})"
+        return _json(503, {
+            "error": next(iter(failures.values()))[0],
+            "detail": detail,
+            "status": "unavailable",
+            "problems": {part: name for part, (name, _) in failures.items()},
+        })
 
     async def _metrics(self, headers: dict[bytes, bytes], body: bytes) -> _Response:
         return _Response(200, self.metrics.render(), METRICS_CONTENT_TYPE.encode())
@@ -386,6 +415,21 @@ class FeatureServer:
 
     async def _ping(self, headers: dict[bytes, bytes], body: bytes) -> _Response:
         return _Response(200, b'{"status":"ok"}')
+
+
+#: seconds /health waits for each part (registry, online store) to answer.
+HEALTH_TIMEOUT = 5.0
+
+
+def _health_failure(exc: BaseException, default: type[E.FsnbError]) -> tuple[str, str]:
+    """(fsnb error class name, password-redacted message) of a failed health probe; never a traceback."""
+    if isinstance(exc, TimeoutError):
+        return default.__name__, f"no answer within {HEALTH_TIMEOUT:g} s"
+    err = translate(exc)
+    if err is None:
+        log.error("unexpected error in a health check", exc_info=exc)
+        return default.__name__, f"unexpected {type(exc).__name__} (see the server log)"
+    return type(err).__name__, redact_url(str(err))
 
 
 async def _read_body(receive: Receive) -> bytes:

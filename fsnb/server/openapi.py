@@ -145,7 +145,8 @@ def openapi_spec() -> dict[str, Any]:
                 }
             },
             "/health": {"get": {"summary": "200 when the registry and the online store answer, else 503.",
-                                "responses": {"200": {"description": "healthy"}, "503": {"description": "not"}}}},
+                                "responses": {"200": {"description": "healthy"}, "503": {
+                                    "description": 'not: {"error", "detail", "status", "problems": {part: class}}'}}}},
             "/metrics": {"get": {"summary": "Prometheus metrics of every worker.",
                                  "responses": {"200": {"description": "text exposition format"}}}},
         },

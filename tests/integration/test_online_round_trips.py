@@ -112,6 +112,30 @@ def test_dead_server_is_unavailable_error(own_redis: Any) -> None:
     s.close()
 
 
+def test_async_reads_reconnect_at_once_after_a_server_restart(own_redis: Any) -> None:
+    """A pooled async connection the server closed while idle is replaced on the next read, not waited on until
+    the socket timeout (which made the feature server's /health answer 503 after Redis had come back)."""
+    import time
+
+    s = make_store("redis", own_redis.url, socket_timeout=3.0, connect_timeout=1.0)
+
+    async def scenario() -> float:
+        assert (await s.get_online_features_async(["profile:age"], {"user_id": [1]})).statuses["age"] == ["NOT_FOUND"]
+        own_redis.restart()
+        await asyncio.sleep(0.2)  # the loop sees the old connection's EOF
+        t0 = time.perf_counter()
+        got = await s.get_online_features_async(["profile:age"], {"user_id": [1]})
+        elapsed = time.perf_counter() - t0
+        assert got.statuses["age"] == ["NOT_FOUND"]
+        await s.online.aclose()  # type: ignore[attr-defined]
+        return elapsed
+
+    try:
+        assert asyncio.run(scenario()) < 1.0
+    finally:
+        s.close()
+
+
 def test_a_hung_server_times_out_sync_and_async(own_redis: Any) -> None:
     s = make_store("redis", own_redis.url, socket_timeout=0.3, connect_timeout=0.3)
     s.get_online_features(["profile:age"], {"user_id": [1]})

@@ -110,5 +110,9 @@ def test_keyword_overrides(tmp_path: Path) -> None:
 def test_redact_url_hides_passwords() -> None:
     assert redact_url("postgresql://fsnb:s3cret@db:5432/x") == "postgresql://fsnb:***@db:5432/x"
     assert redact_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+    assert redact_url("rediss://:pw@h:1/0?ssl_ca_certs=/ca.pem&ssl_password=k") == (
+        "rediss://:***@h:1/0?ssl_ca_certs=/ca.pem&ssl_password=***"
+    )
+    assert redact_url("host=db password=s3cret dbname=x") == "host=db password=*** dbname=x"
     assert "s3cret" not in repr(fsnb.Store(config=load_config(Path("/nonexistent-fsnb"),
                                                              registry="postgresql://u:s3cret@h/db")))
