@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                 args._server_cpu = server.cpu_seconds
             except Exception as err:  # the report then says why rest/remote were skipped
                 print(f"feature server not started: {err}", file=sys.stderr)
+        json_path, args.json_path = args.json_path, None  # written below, once the floors are in
         report = bench(store, args.features or SERVICE, args)
         opts_sizes = report.batch_sizes
         warm, iters = report.meta["warmup"], report.meta["iterations"]
@@ -109,8 +110,9 @@ def main(argv: list[str] | None = None) -> int:
             h, g = floor["hmget pipeline"][b], floor["get vectors"][b]
             print(f"{b:>5}  {h:7.3f}  {_r(d, h):>12}  {g:7.3f}  {_r(p, g):>17}")
         report.meta["floors_p50_ms"] = floor
-        if args.json_path:
-            report.to_json(args.json_path)
+        if json_path:
+            report.to_json(json_path)
+            print(f"\nfull report (raw samples and floors included): {json_path}")
         return 1 if any(c.status == "error" for c in report.cases) else 0
     finally:
         if server is not None:

@@ -39,6 +39,9 @@ class RegistryConfig:
     url: str = ""
     cache_ttl_seconds: float = 10.0
 
+    def __repr__(self) -> str:
+        return _redacted_repr(self)
+
 
 @dataclass(frozen=True)
 class OnlineStoreConfig:
@@ -62,6 +65,15 @@ class OnlineStoreConfig:
     connection_retries: int = 3
     #: remote: bearer token sent to the server.
     auth_token: str = field(default="", repr=False)
+
+    def __repr__(self) -> str:
+        return _redacted_repr(self)
+
+
+def _redacted_repr(obj: Any) -> str:
+    """The dataclass repr of ``obj`` with passwords in its URLs replaced by ``***`` (configs get printed)."""
+    shown = ", ".join(f"{f.name}={getattr(obj, f.name)!r}" for f in dataclasses.fields(obj) if f.repr)
+    return redact_url(f"{type(obj).__name__}({shown})")
 
 
 @dataclass(frozen=True)
@@ -267,6 +279,12 @@ def _normalise_registry_url(url: str, repo: Path) -> str:
     return f"sqlite:///{p if p.is_absolute() else repo / p}"
 
 
+def _repo_file(path: str, repo: Path) -> str:
+    """A file path from the config: ``~`` expanded (as for the registry), relative paths under the repo."""
+    p = os.path.expanduser(path)
+    return p if os.path.isabs(p) else str(repo / p)
+
+
 def redact_url(url: str) -> str:
     """A URL (or a message quoting one) with any password replaced by ``***``: ``user:PASSWORD@`` and
     ``password=`` / ``ssl_password=`` query or conninfo parameters."""
@@ -307,16 +325,17 @@ def load_config(
         if not isinstance(loaded, dict):
             raise ConfigError(f"{file}: the top level must be a mapping")
         raw = _interpolate(loaded, where, env)
-    for k, v in overrides.items():
-        if v is not None:
-            raw[k] = v
-    raw.pop("repo_path", None)
+    # precedence: keyword overrides, then FSNB_REGISTRY / FSNB_ONLINE_STORE, then the file
     if env.get("FSNB_REGISTRY"):
         reg = registry_config_from(raw.get("registry", {}), f"{where}: registry")
         reg["url"] = env["FSNB_REGISTRY"]
         raw["registry"] = reg
     if env.get("FSNB_ONLINE_STORE"):
         raw["online_store"] = online_config_from(env["FSNB_ONLINE_STORE"], "FSNB_ONLINE_STORE")
+    for k, v in overrides.items():
+        if v is not None:
+            raw[k] = v
+    raw.pop("repo_path", None)
     if "registry" in raw:
         raw["registry"] = registry_config_from(raw["registry"], f"{where}: registry")
     if "online_store" in raw:
@@ -330,12 +349,12 @@ def load_config(
     online = cfg.online_store
     if online.type == "sqlite":
         p = online.path or str(repo / DATA_DIR / "online.db")
-        online = dataclasses.replace(online, path=p if os.path.isabs(p) or p == ":memory:" else str(repo / p))
+        online = dataclasses.replace(online, path=p if p == ":memory:" else _repo_file(p, repo))
     elif online.type == "remote" and not online.path:
         raise ConfigError(f"{where}: online_store of type remote needs path: http://host:port")
     offline = cfg.offline_store
-    if offline.database and offline.database != ":memory:" and not os.path.isabs(offline.database):
-        offline = dataclasses.replace(offline, database=str(repo / offline.database))
+    if offline.database and offline.database != ":memory:":
+        offline = dataclasses.replace(offline, database=_repo_file(offline.database, repo))
     return dataclasses.replace(
         cfg, repo_path=repo, registry=registry, online_store=online, offline_store=offline
     )

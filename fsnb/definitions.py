@@ -259,7 +259,10 @@ class DataSource(_Definition):
 
 
 def _default_source_name(path: str) -> str:
-    stem = re.sub(r"[^A-Za-z0-9_]", "_", path.rstrip("/").rsplit("/", 1)[-1].split(".", 1)[0]) or "source"
+    parts = path.rstrip("/").split("/")
+    while len(parts) > 1 and not parts[-1].split(".", 1)[0].strip("*?[]!"):
+        parts.pop()  # "data/txn/*.parquet", "data/txn/**/*.parquet": named after the folder, not "*"
+    stem = re.sub(r"[^A-Za-z0-9_]", "_", parts[-1].split(".", 1)[0]) or "source"
     return stem if _NAME.match(stem) else f"src_{stem}"
 
 
@@ -331,7 +334,7 @@ class DuckDBSource(DataSource):
         if name is None:
             if table is None:
                 raise DefinitionError("DuckDBSource(query=...) needs a name=")
-            name = _default_source_name(table)
+            name = _default_source_name(table.replace(".", "_"))  # "schema.table": both parts, not "schema"
         self._init_common(name, timestamp_field, created_timestamp_column, description, tags)
         self._freeze()
 

@@ -141,20 +141,7 @@ def _run(store: Store, windows: list[_Window], progress: bool) -> pd.DataFrame:
 
 
 def _source(store: Store, view: FeatureView) -> tuple[str, dict[str, str]]:
-    offline = store.offline
-    relation = offline.relation(view.source)
-    types = offline.columns(relation, f"reading the source of feature view {view.name!r}")
-    source = view.source.batch_source
-    needed = [*view.join_keys, *view.feature_names, source.timestamp_field]
-    if source.created_timestamp_column:
-        needed.append(source.created_timestamp_column)
-    missing = [c for c in needed if c not in types]
-    if missing:
-        raise MaterializationError(
-            f"the source of feature view {view.name!r} ({source.name!r}) has no column(s) {missing}; it has "
-            f"{sorted(types)}: fix the source or the view and run `fsnb apply`"
-        )
-    return relation, types
+    return store.offline.view_source(view, view.feature_names, error=MaterializationError)
 
 
 def _data_start(store: Store, view: FeatureView, relation: str, types: dict[str, str], end: datetime) -> datetime:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fsnb.definitions import DataSource, FeatureView, PushSource
-from fsnb.errors import DataValidationError, RequestError
+from fsnb.definitions import DataSource, FeatureView, ParquetSource, PushSource
+from fsnb.errors import DataValidationError, OfflineStoreError, RequestError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -53,7 +53,7 @@ def push(store: Store, source: str | DataSource, df: Any, to: str = "online") ->
         _validate(view, table)
     offline_rows = None
     if to != "online":
-        offline_rows = _offline_rows(store, push_source, table)  # conformed before anything is written
+        offline_rows = _offline_rows(store, push_source, table, views)  # conformed before anything is written
     if table.num_rows == 0:
         return 0
     if to != "offline":
@@ -134,14 +134,10 @@ def _validate(view: FeatureView, table: pa.Table) -> None:
         )
 
 
-def _offline_rows(store: Store, source: PushSource, table: pa.Table) -> pa.Table:
+def _offline_rows(store: Store, source: PushSource, table: pa.Table, views: list[FeatureView]) -> pa.Table:
     from fsnb.offline.append import conform
 
-    offline = store.offline
-    relation = offline.relation(source.batch_source)
-    schema = offline.fetch_arrow(
-        f"SELECT * FROM {relation} LIMIT 0", what=f"reading the schema of {source.batch_source.name!r}"
-    ).schema
+    schema = _offline_schema(store, source, views, table)
     if source.timestamp_field not in table.column_names:
         raise DataValidationError(
             f"pushed rows lack the event timestamp column {source.timestamp_field!r}; they have {table.column_names}"
@@ -152,6 +148,30 @@ def _offline_rows(store: Store, source: PushSource, table: pa.Table) -> pa.Table
         now = pa.scalar(_now(), type=pa.timestamp("us", tz="UTC"))
         table = table.append_column(source.created_timestamp_column, pa.array([now] * table.num_rows))
     return conform(table, schema, source)  # other columns the source stores are left null
+
+
+def _offline_schema(store: Store, source: PushSource, views: list[FeatureView], table: pa.Table) -> pa.Schema:
+    """The schema of the source's batch data; for Parquet/CSV files not written yet, the one the views declare."""
+    import pyarrow as pa
+
+    batch = source.batch_source
+    offline = store.offline
+    try:
+        relation = offline.relation(batch)
+    except OfflineStoreError:
+        if not isinstance(batch, ParquetSource):
+            raise
+        # no file yet (apply allows that for a PushSource): the first push writes the view's declared columns
+        fields: dict[str, pa.DataType] = {} if views else {f.name: f.type for f in table.schema}
+        for view in views:
+            for f in view.schema:
+                fields.setdefault(f.name, f.dtype.to_arrow())
+        ts = pa.timestamp("us", tz="UTC")
+        fields[source.timestamp_field] = ts
+        if source.created_timestamp_column:
+            fields[source.created_timestamp_column] = ts
+        return pa.schema(list(fields.items()))
+    return offline.fetch_arrow(f"SELECT * FROM {relation} LIMIT 0", what=f"reading the schema of {batch.name!r}").schema
 
 
 def _now() -> Any:

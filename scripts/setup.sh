@@ -18,7 +18,8 @@ fi
 # ------------------------------------------------------------------------------------------- packages
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then
+pg_server_version() { ls /usr/lib/postgresql/*/bin/postgres 2>/dev/null | cut -d/ -f5 | sort -V | tail -n 1 || true; }
+if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(pg_server_version)" ]; then
     missing+=(postgresql)
 fi
 PY="${PYTHON:-}"
@@ -62,7 +63,14 @@ else
 fi
 
 # ------------------------------------------------------------------------------------------- postgresql
-PG_VERSION="$(ls /etc/postgresql | sort -V | tail -n 1)"
+# the newest version with a 'main' cluster; none (installed without one, or dropped since): create it
+PG_VERSION="$(ls -d /etc/postgresql/*/main 2>/dev/null | cut -d/ -f4 | sort -V | tail -n 1 || true)"
+if [ -z "$PG_VERSION" ]; then
+    PG_VERSION="$(pg_server_version)"
+    [ -n "$PG_VERSION" ] || { say "no PostgreSQL server under /usr/lib/postgresql (apt-get install postgresql)"; exit 1; }
+    say "creating the PostgreSQL ${PG_VERSION} cluster 'main'"
+    $SUDO pg_createcluster "$PG_VERSION" main
+fi
 PG_HBA="/etc/postgresql/${PG_VERSION}/main/pg_hba.conf"
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 >/dev/null 2>&1; }
 if ! pg_up; then

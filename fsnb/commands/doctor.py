@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,9 @@ def _check_registry(config: Any, timeout: float) -> str:
     from fsnb.registry.registry import Registry
 
     reg = Registry(config.registry.url, project=config.project, cache_ttl_seconds=0)
+    db = reg.url[len("sqlite:///"):] if reg.url.startswith("sqlite:///") else ""
+    if db and db != ":memory:" and not os.path.exists(db):  # a check must not create the registry
+        return f"{reg.url} (not created yet; `fsnb apply` creates it)"
     try:
         snap = reg.refresh()
     finally:

@@ -79,7 +79,12 @@ class FeatureServerProcess:
             return math.nan
 
     def stop(self, timeout: float = 15.0) -> None:
-        """SIGTERM the server's process group (it drains), then SIGKILL if it lingers."""
+        """SIGTERM the server's process group (it drains), then SIGKILL if it lingers; its log file is removed."""
+        self._terminate(timeout)
+        with contextlib.suppress(OSError):
+            os.unlink(self.log)
+
+    def _terminate(self, timeout: float) -> None:
         if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGTERM)
@@ -132,9 +137,10 @@ def start_feature_server(
             if requests.get(f"{server.url}/health", timeout=1).status_code == 200:
                 return server
         time.sleep(0.2)
-    server.stop()
+    server._terminate(15.0)
     with open(log, errors="replace") as f:
         tail = f.read()[-2000:]
+    server.stop()
     raise ServerError(f"`fsnb serve` did not become healthy at {server.url} within {timeout:g}s:\n{tail}")
 
 

@@ -328,7 +328,8 @@ def parity_check(
     """Compare training-set values (as of ``as_of``) with online values (now), per feature and per entity.
 
     ``entities`` is a sample size (drawn with ``seed`` from the entities materialized) or the entities themselves
-    (a DataFrame of join keys, or a list of keys). ``as_of`` defaults to each view's materialization watermark.
+    (a DataFrame of join keys, or a list of keys). ``as_of`` (a datetime, an ISO-8601 string or ``"now"``)
+    defaults to each view's materialization watermark.
     ``modes``: ``direct`` (per-view rows), ``precomputed`` (the service's vectors, also checked against the
     regular path), ``remote`` (through the feature server at ``server_url``).
 
@@ -398,22 +399,18 @@ def _entity_keys(store: Store, target: Target, entities: Any, seed: int) -> list
     return keys_from(entities, target.join_keys)
 
 
-def _utc(ts: datetime | str) -> datetime:
-    if isinstance(ts, str):
-        ts = datetime.fromisoformat(ts)
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
-
-
 def _cutoffs(store: Store, target: Target, as_of: datetime | str | None) -> dict[str, datetime]:
     """``as_of`` per view: the argument, else the view's materialization watermark, else now."""
+    from fsnb.offline.timeutil import to_utc
+
     now = datetime.now(UTC)
     if as_of is not None:
-        t = _utc(as_of)
+        t = to_utc(as_of, what="as_of")
         return {v.name: t for v in target.views}
     out = {}
     for v in target.views:
         wm = store.registry.watermark(v.name)
-        out[v.name] = _utc(wm) if wm is not None else now
+        out[v.name] = to_utc(wm) if wm is not None else now
     return out
 
 

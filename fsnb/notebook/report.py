@@ -321,7 +321,7 @@ class LatencyReport:
             out.append("  ".join([*cells, row[-1]]).rstrip())
         out.insert(1, "  ".join("-" * w for w in widths))
         breakdown = self._stages_text()
-        text = "\n".join(out) + ("\n\nlatency in ms" + (f"; {breakdown}" if breakdown else ""))
+        text = "\n".join(out) + ("\n\n" + self._measured_text() + (f"; {breakdown}" if breakdown else ""))
         if self.throughput:
             parts = []
             for t in self.throughput:
@@ -333,6 +333,20 @@ class LatencyReport:
             text += (f"\nthroughput at batch {t0.batch}, {t0.concurrency} concurrent workers for "
                      f"{t0.duration_s:.1f} s: " + "; ".join(parts))
         return text
+
+    def _measured_text(self) -> str:
+        """What the latencies are: the unit, what was read, from where, until what came out, over how many calls."""
+        m = self.meta
+        parts = []
+        if m.get("features"):
+            parts.append(str(m["features"]))
+        if m.get("online_store"):
+            parts.append(f"{m['online_store']} online store")
+        if m.get("output"):
+            parts.append(f"timed from call to {m['output']}")
+        if m.get("iterations"):
+            parts.append(f"{m.get('warmup', '?')} warm-up + {m['iterations']} timed calls per case")
+        return "latency in ms" + (": " + ", ".join(parts) if parts else "")
 
     def _stages_text(self) -> str:
         parts = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from fsnb.definitions import FeatureService, FeatureView
@@ -108,9 +108,10 @@ def entity_pool(store: Store, target: Target, *, until: datetime | None = None) 
     types = offline.columns(rel)
     if ts in types and (since is not None or until is not None):
         from fsnb.offline.store import timestamp_sql
+        from fsnb.offline.timeutil import utc_naive
 
         expr = timestamp_sql(_q(ts), types[ts])
-        conds = [f"{expr} {op} TIMESTAMP '{_utc_naive(t).isoformat(sep=' ')}'"
+        conds = [f"{expr} {op} TIMESTAMP '{utc_naive(t).isoformat(sep=' ')}'"
                  for op, t in ((">=", since), ("<=", until)) if t is not None]
         where = " WHERE " + " AND ".join(conds)
     table = offline.fetch_arrow(
@@ -145,7 +146,7 @@ def sample_keys(pool: Sequence[tuple[Any, ...]], n: int, rng: random.Random) -> 
     """``n`` keys drawn from ``pool``: without replacement when the pool is big enough, else with."""
     if not pool:
         raise RequestError("no entities to sample from: materialize first, or pass entity_source=")
-    return rng.sample(list(pool), n) if len(pool) >= n else rng.choices(list(pool), k=n)
+    return rng.sample(pool, n) if len(pool) >= n else rng.choices(pool, k=n)  # no copy: called per timed call
 
 
 def rows_of(keys: Sequence[tuple[Any, ...]], join_keys: Sequence[str]) -> dict[str, list[Any]]:
@@ -155,10 +156,6 @@ def rows_of(keys: Sequence[tuple[Any, ...]], join_keys: Sequence[str]) -> dict[s
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _utc_naive(ts: datetime) -> datetime:
-    return ts if ts.tzinfo is None else ts.astimezone(UTC).replace(tzinfo=None)
 
 
 def _py(x: Any) -> Any:

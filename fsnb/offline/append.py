@@ -5,6 +5,8 @@
 - CSV: a new file in a folder/glob, else rows appended to the file.
 - DuckDB table: ``INSERT ... BY NAME`` (in the offline store's database, or the source's database file).
 - A DuckDB query cannot be appended to.
+- A file source with no data yet (allowed for a PushSource) gets its first file: the path itself when it names a
+  ``.parquet``/``.csv`` file, else a new file in that folder (or in the glob's folder).
 
 Rows are cast to the source's real schema first; columns the source has but the rows lack are null.
 """
@@ -77,19 +79,24 @@ def _append_file(offline: OfflineStore, source: ParquetSource, table: pa.Table) 
         while any(c in head for c in _GLOB):
             head = os.path.dirname(head)
         target = os.path.join(head, _new_name(ext))
-        if not fnmatch.fnmatch(target, path):
+        if not (fnmatch.fnmatch(target, path) or fnmatch.fnmatch(target, path.replace("**/", ""))):  # ** = 0+ dirs
             raise RequestError(
                 f"source {source.name!r}: a new file in {head} would not match its glob {source.path!r}, so the "
                 "offline store would not read pushed rows; use a folder or a glob like 'dir/*.parquet'"
             )
+        os.makedirs(head, exist_ok=True)
         _write_new(target, table, ext)
         return target
+    if not os.path.exists(path):  # the first push creates the data: the file itself, or a folder of files
+        if path.lower().endswith(f".{ext}"):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            _write_new(path, table, ext)
+            return path
+        os.makedirs(path)
     if os.path.isdir(path):
         target = os.path.join(path, _new_name(ext))
         _write_new(target, table, ext)
         return target
-    if not os.path.exists(path):
-        raise OfflineStoreError(f"source {source.name!r}: no file at {path} to append to")
     if ext == "csv":
         _append_csv(path, table)
     else:
@@ -141,6 +148,7 @@ def _append_csv(path: str, table: pa.Table) -> None:
 
 
 def _append_duckdb(offline: OfflineStore, source: DuckDBSource, table: pa.Table) -> str:
+    from fsnb.offline.sources import _database_path
     from fsnb.offline.store import quote
 
     if source.table is None:
@@ -148,10 +156,7 @@ def _append_duckdb(offline: OfflineStore, source: DuckDBSource, table: pa.Table)
             f"DuckDBSource {source.name!r} is a query; rows can only be pushed offline to a table or files"
         )
     target = ".".join(quote(p) for p in source.table.split("."))
-    own = offline.config.offline_store.database
-    db = str(offline.config.resolve_path(source.database)) if source.database else None
-    if db and own and os.path.realpath(db) == os.path.realpath(str(offline.config.resolve_path(own))):
-        db = None
+    db = _database_path(source, offline.config)  # None: a table of the offline store's own database
     name = f"__fsnb_push_{uuid.uuid4().hex[:8]}"
     if db is None:
         offline.execute(

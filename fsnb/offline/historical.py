@@ -243,20 +243,7 @@ def _check_keys(
 
 
 def _view_source(offline: OfflineStore, req: ViewRequest) -> ViewSource:
-    view = req.view
-    relation = offline.relation(view.source)
-    types = offline.columns(relation, f"reading the source of feature view {view.name!r}")
-    source = view.source.batch_source
-    needed = [*view.join_keys, *(f.name for f in req.fields), source.timestamp_field]
-    if source.created_timestamp_column:
-        needed.append(source.created_timestamp_column)
-    missing = [c for c in needed if c not in types]
-    if missing:
-        raise OfflineStoreError(
-            f"the source of feature view {view.name!r} ({source.name!r}) has no column(s) {missing}; it has "
-            f"{sorted(types)}: fix the source or the view and run `fsnb apply`"
-        )
-    return ViewSource(req, relation, types)
+    return ViewSource(req, *offline.view_source(req.view, (f.name for f in req.fields)))
 
 
 def _cast_features(table: pa.Table, fields: list[tuple[str, Field]]) -> pa.Table:

@@ -8,7 +8,8 @@ errors are translated into :class:`~fsnb.errors.OfflineStoreError` in :meth:`Off
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Generator, Iterator
+import logging
+from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,9 +20,11 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from fsnb.config import Config
-    from fsnb.definitions import DataSource
+    from fsnb.definitions import DataSource, FeatureView
 
 __all__ = ["OfflineStore", "quote", "timestamp_sql"]
+
+log = logging.getLogger("fsnb.offline")
 
 
 def quote(name: str) -> str:
@@ -110,6 +113,48 @@ class OfflineStore:
         from fsnb.offline.sources import source_relation
 
         return source_relation(source.batch_source, self.config)
+
+    def view_source(
+        self, view: FeatureView, features: Iterable[str], *, error: type[FsnbError] = OfflineStoreError
+    ) -> tuple[str, dict[str, str]]:
+        """``view``'s FROM expression and its column types, checked to hold the join keys, ``features`` and the
+        timestamp columns; ``error`` (naming the view and the missing columns) otherwise."""
+        from fsnb.definitions import ParquetSource, PushSource
+
+        try:
+            relation = self.relation(view.source)
+        except OfflineStoreError as e:
+            if not (isinstance(view.source, PushSource) and isinstance(view.source.batch_source, ParquetSource)):
+                raise
+            # a PushSource before its first offline push (apply accepts that): no history yet
+            log.warning("feature view %r has no offline rows yet: %s", view.name, e)
+            relation = self._no_rows_yet(view)
+        types = self.columns(relation, f"reading the source of feature view {view.name!r}")
+        source = view.source.batch_source
+        needed = [*view.join_keys, *features, source.timestamp_field]
+        if source.created_timestamp_column:
+            needed.append(source.created_timestamp_column)
+        missing = [c for c in needed if c not in types]
+        if missing:
+            raise error(
+                f"the source of feature view {view.name!r} ({source.name!r}) has no column(s) {missing}; it has "
+                f"{sorted(types)}: fix the source or the view and run `fsnb apply`"
+            )
+        return relation, types
+
+    def _no_rows_yet(self, view: FeatureView) -> str:
+        """A FROM expression with ``view``'s declared columns (typed as DuckDB reads their Arrow types), no rows."""
+        import pyarrow as pa
+
+        source = view.source.batch_source
+        ts = pa.timestamp("us", tz="UTC")
+        fields = [(f.name, f.dtype.to_arrow()) for f in view.schema] + [(source.timestamp_field, ts)]
+        if source.created_timestamp_column:
+            fields.append((source.created_timestamp_column, ts))
+        with self.cursor(f"typing the columns of feature view {view.name!r}") as cur:
+            cur.register("__fsnb_declared", pa.schema(fields).empty_table())
+            rows = cur.execute("DESCRIBE __fsnb_declared").fetchall()
+        return "(SELECT " + ", ".join(f"CAST(NULL AS {r[1]}) AS {quote(r[0])}" for r in rows) + " WHERE false)"
 
     def columns(self, from_expr: str, what: str = "reading a source's schema") -> dict[str, str]:
         """Column name → DuckDB type name of ``from_expr``."""

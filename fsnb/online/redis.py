@@ -20,7 +20,7 @@ import redis
 
 from fsnb.config import OnlineStoreConfig, redact_url
 from fsnb.errors import OnlineStoreError, OnlineStoreUnavailableError
-from fsnb.online.base import HashRead, OnlineStore, hash_columns
+from fsnb.online.base import HashRead, OnlineStore
 from fsnb.online.codec import TS_OFFSET
 
 __all__ = ["RedisOnlineStore", "translate_errors", "translated"]
@@ -149,6 +149,17 @@ def _read_columns(conn: Any, n: int, width: int) -> list[list[Any]]:
 def _read_hash_columns(conn: Any, n: int, shape: Sequence[tuple[int, int]]) -> list[list[list[Any]]]:
     """Per HMGET group of (keys, fields), its columns (see :func:`_read_columns`); ``n`` is their total."""
     return [_read_columns(conn, count, width) for count, width in shape]
+
+
+def _split(flat: list[Any], groups: Sequence[HashRead]) -> list[list[Any]]:
+    """The replies of a pipeline of HMGET groups, per group."""
+    if len(groups) == 1:
+        return [flat]
+    out, pos = [], 0
+    for keys, _ in groups:
+        out.append(flat[pos : pos + len(keys)])
+        pos += len(keys)
+    return out
 
 
 #: replies read per chunk by _read_columns
@@ -406,15 +417,7 @@ class RedisOnlineStore(OnlineStore):
         raise AssertionError("unreachable")
 
     def read_hashes(self, groups: Sequence[HashRead]) -> list[list[list[bytes | None]]]:
-        if len(groups) == 1:
-            keys = groups[0][0]
-            return [self._round_trip(self._pack_hmgets(groups), len(keys))]
-        flat = self._round_trip(self._pack_hmgets(groups), sum(len(k) for k, _ in groups))
-        out, pos = [], 0
-        for keys, _ in groups:
-            out.append(flat[pos : pos + len(keys)])
-            pos += len(keys)
-        return out
+        return _split(self._round_trip(self._pack_hmgets(groups), sum(len(k) for k, _ in groups)), groups)
 
     def read_hash_columns(self, groups: Sequence[HashRead]) -> list[list[list[bytes | None]]]:
         shape = [(len(keys), len(fields)) for keys, fields in groups]
@@ -442,6 +445,7 @@ class RedisOnlineStore(OnlineStore):
         loop = asyncio.get_running_loop()
         idle = self._async_idle.get(loop)
         if idle is None:
+            self._drop_closed_loops()
             idle = self._async_idle.setdefault(loop, [])
         timeout = self.config.socket_timeout
         for attempt in (0, 1):
@@ -467,23 +471,15 @@ class RedisOnlineStore(OnlineStore):
                     idle.append(link)
         raise AssertionError("unreachable")
 
-    async def read_hashes_async(self, groups: Sequence[HashRead]) -> list[list[list[bytes | None]]]:
-        flat = await self._round_trip_async(self._pack_hmgets(groups), sum(len(k) for k, _ in groups))
-        if len(groups) == 1:
-            return [flat]
-        out, pos = [], 0
-        for keys, _ in groups:
-            out.append(flat[pos : pos + len(keys)])
-            pos += len(keys)
-        return out
+    def _drop_closed_loops(self) -> None:
+        """Forget the connections and pools of closed event loops (``asyncio.run`` makes a loop per call). Their
+        connections reference their loop, so the weak keys alone would keep every loop and socket alive."""
+        for cache in (self._async_idle, self._async_pools):
+            for loop in [loop for loop in cache if loop.is_closed()]:
+                del cache[loop]
 
-    async def read_hash_columns_async(self, groups: Sequence[HashRead]) -> list[list[list[bytes | None]]]:
-        replies = await self._round_trip_async(self._pack_hmgets(groups), sum(len(k) for k, _ in groups))
-        out, pos = [], 0
-        for keys, fields in groups:
-            out.append(hash_columns(replies[pos : pos + len(keys)] if len(groups) > 1 else replies, len(fields)))
-            pos += len(keys)
-        return out
+    async def read_hashes_async(self, groups: Sequence[HashRead]) -> list[list[list[bytes | None]]]:
+        return _split(await self._round_trip_async(self._pack_hmgets(groups), sum(len(k) for k, _ in groups)), groups)
 
     async def read_values_async(self, keys: Sequence[bytes]) -> list[bytes | None]:
         return await self._round_trip_async(self._pack_gets(keys), len(keys))

@@ -21,8 +21,8 @@ from datetime import date, datetime
 from time import perf_counter_ns
 from typing import Any, ClassVar
 
-from fsnb.config import OnlineStoreConfig
-from fsnb.errors import RequestError
+from fsnb.config import OnlineStoreConfig, redact_url
+from fsnb.errors import OnlineStoreUnavailableError, RequestError
 from fsnb.http import HttpSessionManager
 from fsnb.online.base import HashRead, OnlineStore
 
@@ -62,7 +62,7 @@ class RemoteOnlineStore(OnlineStore):
         self._read_url = self.url + "/get-online-features"
 
     def __repr__(self) -> str:
-        return f"RemoteOnlineStore({self.url!r})"
+        return f"RemoteOnlineStore({redact_url(self.url)!r})"
 
     # ---------------------------------------------------------------------------------------------- reads
 
@@ -84,9 +84,9 @@ class RemoteOnlineStore(OnlineStore):
         body = _dumps(_read_request(features, entity_rows, full_feature_names, precomputed))
         t1 = perf_counter_ns() if _stages is not None else 0
         if self.wire == "arrow":
-            response = self.http.request("POST", self._read_url, data=body, idempotent=True, headers=_ARROW_ACCEPT)
+            response = self._post(self._read_url, body, idempotent=True, headers=_ARROW_ACCEPT)
         else:
-            response = self.http.request("POST", self._read_url, data=body, idempotent=True)
+            response = self._post(self._read_url, body, idempotent=True)
         if _stages is None:
             return _response_from(response)
         t2 = perf_counter_ns()
@@ -126,12 +126,23 @@ class RemoteOnlineStore(OnlineStore):
         return self._write("/write-to-online-store", _dumps({"feature_view_name": name, "df": _frame_columns(df)}))
 
     def _write(self, path: str, body: bytes) -> int:
-        response = self.http.request(
-            "POST", self.url + path, data=body, idempotent=False, timeout=(self.config.connect_timeout, _WRITE_TIMEOUT)
+        response = self._post(
+            self.url + path, body, idempotent=False, timeout=(self.config.connect_timeout, _WRITE_TIMEOUT)
         )
         if response.status_code != 200:
             raise _error(response)
         return int(_loads(response.content).get("rows", 0))
+
+    def _post(self, url: str, body: bytes, *, idempotent: bool, **kwargs: Any) -> Any:
+        """POST through the pooled session; the one place where a failed exchange (requests raises OSError
+        subclasses: refused, reset, timed out) becomes :class:`fsnb.errors.OnlineStoreUnavailableError`."""
+        try:
+            return self.http.request("POST", url, data=body, idempotent=idempotent, **kwargs)
+        except OSError as e:
+            raise OnlineStoreUnavailableError(
+                redact_url(f"feature server at {self.url} is unreachable ({type(e).__name__}: {e}); ")
+                + "check that `fsnb serve` is running there and that `online_store.path` is right"
+            ) from e
 
     # ---------------------------------------------------------------------------------- byte-level contract
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import sqlite3
 import struct
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,19 @@ def _upper(prefix: bytes) -> bytes | None:
     return bytes(p)
 
 
+#: every open file-backed SqliteOnlineStore, so a forked child stops using the connections it inherited
+_live_stores: weakref.WeakSet[SqliteOnlineStore] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for store in list(_live_stores):
+        store._forget_connections()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class SqliteOnlineStore(OnlineStore):
     """Online rows and vectors in a SQLite file (``:memory:`` for a private in-process database)."""
 
@@ -71,8 +86,11 @@ class SqliteOnlineStore(OnlineStore):
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._inherited: list[sqlite3.Connection] = []
         conn = self._conn()  # creates the schema; keeps an in-memory database alive
-        self._keepalive = conn
+        self._keepalive: sqlite3.Connection | None = conn
+        if not self._uri:
+            _live_stores.add(self)
 
     def __repr__(self) -> str:
         return f"SqliteOnlineStore({self.path!r})"
@@ -192,6 +210,16 @@ class SqliteOnlineStore(OnlineStore):
         return int(self._run(lambda c: c.execute(sql, args).rowcount))
 
     # ------------------------------------------------------------------------------------------ lifecycle
+
+    def _forget_connections(self) -> None:
+        """In a forked child: SQLite connections must not cross a fork (the file locks are the parent's), so the
+        child opens its own. The inherited ones are kept, unused and never closed (closing could disturb the
+        parent's database)."""
+        self._inherited += self._all
+        self._all = []
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._keepalive = None
 
     def close(self) -> None:
         with self._lock:

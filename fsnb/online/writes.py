@@ -71,7 +71,8 @@ def timestamps_us(col: Any, what: str) -> Any:
     col = _plain_array(col)
     t = col.type
     if pa.types.is_timestamp(t):
-        col = col.cast(pa.timestamp("us", tz=t.tz)) if t.unit != "us" else col
+        # ns → µs truncates (pandas timestamps carry ns; the online format keeps µs) instead of raising
+        col = col.cast(pa.timestamp("us", tz=t.tz), safe=False) if t.unit != "us" else col
         return col.view(pa.int64()) if hasattr(col, "view") else col.cast(pa.int64())
     if pa.types.is_date(t):
         return col.cast(pa.timestamp("us")).cast(pa.int64())

@@ -155,12 +155,21 @@ def check_references(
                         f"{cols[k.name].name} in the view but {k.dtype.name} in the entity; use one dtype for both"
                     )
     for svc in services:
+        first: Any = None
         for proj in svc.projections:
             view = get("feature_view", proj.name)
             if view is None:
                 raise DefinitionError(
                     f"FeatureService {svc.name!r} uses feature view {proj.name!r}, which is not {where} of "
                     f"project {project!r}"
+                )
+            if first is None:
+                first = view
+            if svc.precompute_online and set(view.join_keys) != set(first.join_keys):
+                raise DefinitionError(
+                    f"FeatureService {svc.name!r} has precompute_online=True but mixes views of different join "
+                    f"keys ({first.name!r}: {list(first.join_keys)}, {view.name!r}: {list(view.join_keys)}); "
+                    "a precomputed vector is per entity: split the service or set precompute_online=False"
                 )
             have = {f.name: f.dtype for f in view.features}
             for f in proj.features:

@@ -8,7 +8,7 @@ view's rows in one pass and assembles an :class:`~fsnb.serving.response.OnlineRe
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -57,7 +57,7 @@ def entity_columns(entity_rows: Any) -> tuple[tuple[str, ...], list[Any], int]:
         return names, cols, len(entity_rows)
     if isinstance(entity_rows, Mapping):
         names = tuple(entity_rows)
-        cols = [v if hasattr(v, "dtype") else list(v) for v in entity_rows.values()]
+        cols = [list(v) if type(v) is list else _key_column(k, v) for k, v in entity_rows.items()]
         lengths = {len(c) for c in cols}
         if len(lengths) > 1:
             raise RequestError(f"entity columns have different lengths: {dict(zip(names, map(len, cols)))}")
@@ -81,6 +81,19 @@ def entity_columns(entity_rows: Any) -> tuple[tuple[str, ...], list[Any], int]:
     raise RequestError(
         f"entity_rows must be a list of dicts, a dict of lists or a DataFrame, got {type(entity_rows).__name__}"
     )
+
+
+def _key_column(name: Any, values: Any) -> Any:
+    """A dict-of-lists entry that is not a plain list: an array or Series as is, another collection as a list; a
+    string or a single value is a mistake (a string would otherwise be read as one row per character)."""
+    if hasattr(values, "dtype") and getattr(values, "ndim", 1) == 1:
+        return values
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable) or hasattr(values, "dtype"):
+        raise RequestError(
+            f"entity_rows[{name!r}] must be a list of join key values, got {type(values).__name__} "
+            f"{values!r:.40}; wrap a single value in a list: {{{name!r}: [value]}}"
+        )
+    return list(values)
 
 
 class _Keys:

@@ -9,19 +9,23 @@ say() { printf '[setup chromium] %s\n' "$*"; }
 SUDO=""
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
 
+export DEBIAN_FRONTEND=noninteractive
+APT_UPDATED=""
+apt_install() {  # package lists are empty on a fresh machine: update them once before the first install
+    if [ -z "$APT_UPDATED" ]; then $SUDO apt-get update -q; APT_UPDATED=1; fi
+    $SUDO apt-get install -y -q "$@"
+}
+
 if ! command -v chromium >/dev/null 2>&1; then
     say "installing chromium with apt-get"
-    export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -q
-    $SUDO apt-get install -y -q chromium
+    apt_install chromium
 fi
 
 ASSETS="${FSNB_E2E_ASSETS:-${XDG_CACHE_HOME:-$HOME/.cache}/fsnb/e2e-assets}"
 if [ ! -f "$ASSETS/embed-amd.js" ] || [ ! -f "$ASSETS/require.js" ]; then
     if ! command -v npm >/dev/null 2>&1; then
         say "installing npm with apt-get (to fetch the widget HTML manager)"
-        export DEBIAN_FRONTEND=noninteractive
-        $SUDO apt-get install -y -q npm
+        apt_install npm
     fi
     say "fetching @jupyter-widgets/html-manager and requirejs into $ASSETS"
     mkdir -p "$ASSETS"
