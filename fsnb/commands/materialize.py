@@ -34,7 +34,7 @@ def print_summary(summary: object) -> None:
         print("nothing to materialize")
         return
     with pd.option_context("display.width", 200, "display.max_columns", 10):
-        print(summary.to_string(index=False))
+        print(summary.to_string(index=False, na_rep="-"))
 
 
 def run(args: argparse.Namespace) -> int:
