@@ -9,8 +9,8 @@ and ``python -m fsnb.server`` processes (gunicorn + uvicorn workers). Methodolog
 - latency: per case 50 warm-up calls, then 200 timed calls (``--calls``) in blocks interleaved across cases
   (A B C A B C ...); entity ids drawn at random with a fixed seed. REST = ``http.client`` keep-alive connection,
   timed span = JSON body encoded → response parsed (``json.loads``). SDK = ``Store(online_store=remote)``
-  ``.get_online_features(...).to_dict()``. Floors: ``GET /ping`` on the same stack, and a Starlette app's
-  trivial endpoint under plain uvicorn beside our raw-ASGI one (to justify the raw handler).
+  ``.get_online_features(...).to_dict()``. Floors: ``GET /ping`` on the same stack, and a trivial raw-ASGI
+  endpoint under plain uvicorn.
 - throughput: 10 client *processes* (http.client keep-alive, 1-row service reads) for 15 s (``--duration``) at
   ``--workers 1``, ``2`` and ``-1``; successful responses/s, errors, and CPU seconds per second used by the server
   processes and by the clients (the two compete for the same 2 cores).
@@ -99,20 +99,7 @@ def _wait_ready(port: int) -> None:
     raise TimeoutError("feature server not healthy")
 
 
-STARLETTE_APP = '''
-from starlette.applications import Starlette
-from starlette.responses import Response
-from starlette.routing import Route
-
-async def ping(request):
-    return Response(b'{"status":"ok"}', media_type="application/json")
-
-app = Starlette(routes=[Route("/ping", ping)])
-'''
-
 RAW_APP = '''
-from fsnb.server.app import _Response
-
 async def app(scope, receive, send):
     if scope["type"] != "http":
         return
@@ -230,7 +217,7 @@ def wire_formats(port: int, repo: Path, customers: int, calls: int) -> dict[str,
     stores = {}
     for wire in ("json", "arrow"):
         stores[wire] = fsnb.Store(repo, online_store={"type": "remote", "path": f"http://127.0.0.1:{port}"})
-        stores[wire].online.wire = wire  # type: ignore[attr-defined]
+        stores[wire].serving.wire = wire  # type: ignore[attr-defined]
     cases: dict[str, Callable[[], Any]] = {}
     for n in (1, 10, 100, 500):
         for wire, store in stores.items():
@@ -246,11 +233,10 @@ def wire_formats(port: int, repo: Path, customers: int, calls: int) -> dict[str,
 
 
 def stacks(calls: int) -> dict[str, Any]:
-    """Trivial endpoint: our raw ASGI handler vs Starlette, both on uvicorn (uvloop + httptools), one process."""
-    with uvicorn_app(RAW_APP) as raw_port, uvicorn_app(STARLETTE_APP) as star_port:
-        raw, star = RestClient(raw_port), RestClient(star_port)
-        return interleaved({"raw ASGI /ping": lambda: raw.get("/ping"),
-                            "Starlette /ping": lambda: star.get("/ping")}, calls)
+    """The floor of the HTTP stack: a trivial raw ASGI endpoint on uvicorn (uvloop + httptools), one process."""
+    with uvicorn_app(RAW_APP) as raw_port:
+        raw = RestClient(raw_port)
+        return interleaved({"raw ASGI /ping": lambda: raw.get("/ping")}, calls)
 
 
 # ------------------------------------------------------------------------------------------- throughput
@@ -355,7 +341,7 @@ def soak(port: int, repo: Path, customers: int, calls: int) -> dict[str, Any]:
         "last_p50_ms": last["p50"],
         "last_over_first_p50": last["p50"] / first["p50"],
         "client_rss_growth_mib": (rss1 - rss0) / 2**20,
-        "sessions_created": store.online.http.sessions_created,
+        "sessions_created": store.serving.http.sessions_created,
     }
     store.close()
     return out
@@ -412,9 +398,8 @@ def main(argv: list[str] | None = None) -> int:
             show("remote SDK wire format: JSON vs Arrow IPC, --workers 1 (ms)", wf)
         if "stacks" not in args.skip:
             st = stacks(args.calls * 2)
-            st["starlette_over_raw_p50"] = st["Starlette /ping"]["p50"] / st["raw ASGI /ping"]["p50"]
             results["stacks"] = st
-            show("trivial endpoint: raw ASGI vs Starlette, uvicorn 1 process (ms)", st)
+            show("trivial endpoint: raw ASGI on uvicorn, 1 process (ms)", st)
         if "throughput" not in args.skip:
             tp = {}
             for workers in (1, 2, -1):

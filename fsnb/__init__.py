@@ -12,6 +12,7 @@ from fsnb.definitions import (
     ParquetSource,
     PushSource,
 )
+from fsnb.registry.repo import load_definitions
 from fsnb.store import Store
 from fsnb.types import (
     Array,
@@ -55,6 +56,7 @@ __all__ = [
     "UnixTimestamp",
     "__version__",
     "errors",
+    "load_definitions",
 ]
 
 for _name in __all__:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type_hints
 
 from fsnb.errors import ConfigError
 
@@ -21,10 +22,13 @@ __all__ = [
     "AuthConfig",
     "Config",
     "FeatureServerConfig",
+    "Limits",
     "OfflineStoreConfig",
     "OnlineStoreConfig",
     "RegistryConfig",
+    "Timeouts",
     "load_config",
+    "online_store_config",
     "redact_url",
 ]
 
@@ -44,30 +48,109 @@ class RegistryConfig:
 
 
 @dataclass(frozen=True)
-class OnlineStoreConfig:
-    """The online store: ``sqlite`` (embedded), ``redis`` or ``remote`` (an fsnb feature server)."""
+class Timeouts:
+    """Seconds to wait: ``connect`` for a new connection, ``read`` for a reply. YAML: ``timeouts: {connect, read}``."""
 
-    type: Literal["sqlite", "redis", "remote"] = "sqlite"
-    #: sqlite: database file; remote: server URL.
-    path: str = ""
-    #: redis: ``redis://``, ``rediss://`` or ``unix://`` URL.
-    url: str = "redis://127.0.0.1:6379/0"
-    connection_pool_size: int = 50
-    socket_timeout: float = 5.0
-    connect_timeout: float = 2.0
-    #: redis: expire entity hashes this long after their last write (0 = never).
-    key_ttl_seconds: int = 0
-    #: rows per pipelined write.
-    write_batch_size: int = 2000
-    #: remote: recycle a session idle this long.
-    connection_idle_timeout: float = 300.0
-    #: remote: retries of idempotent reads on connection errors and 502/503/504.
-    connection_retries: int = 3
-    #: remote: bearer token sent to the server.
-    auth_token: str = field(default="", repr=False)
+    connect: float = 2.0
+    read: float = 5.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Connection pool settings. YAML: ``limits: {pool_size, idle_timeout, retries}``.
+
+    ``pool_size``: connections kept per store; ``idle_timeout``: seconds before an idle connection is recycled;
+    ``retries``: retries of idempotent reads on connection errors.
+    """
+
+    pool_size: int = 50
+    idle_timeout: float = 300.0
+    retries: int = 3
+
+
+#: the flat keys of fsnb before ``timeouts`` / ``limits``, and what replaces each.
+RENAMED_ONLINE_KEYS = {
+    "socket_timeout": "timeouts.read",
+    "connect_timeout": "timeouts.connect",
+    "connection_pool_size": "limits.pool_size",
+    "connection_idle_timeout": "limits.idle_timeout",
+    "connection_retries": "limits.retries",
+}
+
+#: where the online backends are listed (found by name: a plug-in lookup, not an import edge).
+_ONLINE_BACKENDS = "fsnb.online._backends"
+
+
+def _online_backends() -> Any:
+    import importlib
+
+    return importlib.import_module(_ONLINE_BACKENDS)
+
+
+class _TaggedUnion(type):
+    """``OnlineStoreConfig(type="redis", url=...)`` builds the config class of the backend ``type`` names."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        if cls is OnlineStoreConfig:
+            if args:
+                raise TypeError("OnlineStoreConfig takes keyword arguments: OnlineStoreConfig(type=..., ...)")
+            return online_store_config(kwargs, "online_store")
+        return super().__call__(*args, **kwargs)
+
+
+@dataclass(frozen=True)
+class OnlineStoreConfig(metaclass=_TaggedUnion):
+    """The online store section: a tagged union, ``{type: NAME, ...}`` builds backend NAME's own config class.
+
+    Each backend's config subclasses this one and sets ``type``; ``OnlineStoreConfig(type="redis", url=...)``
+    builds a ``RedisConfig``. The built-in backends are ``sqlite`` (embedded, the default), ``redis`` and
+    ``remote`` (an fsnb feature server); see :mod:`fsnb.online._backends`.
+    """
+
+    type: ClassVar[str] = ""
+
+    @classmethod
+    def from_url(cls, url: str) -> dict[str, Any]:
+        """The fields a URL of one of this backend's schemes stands for (``FSNB_ONLINE_STORE``, ``Store(...)``)."""
+        raise ConfigError(f"online store {cls.type!r} cannot be given as a URL; use a mapping with type: {cls.type}")
+
+    def to_url(self) -> str:
+        """A URL that :meth:`from_url` reads back (what a server subprocess gets as ``FSNB_ONLINE_STORE``)."""
+        raise ConfigError(f"online store {self.type!r} has no URL form")
+
+    def describe(self) -> str:
+        """``"<type> <where>"``, secrets redacted (reprs, ``fsnb doctor``); opens nothing."""
+        try:
+            return f"{self.type} {redact_url(self.to_url())}"
+        except ConfigError:
+            return self.type
+
+    def resolved(self, repo: Path, where: str) -> OnlineStoreConfig:
+        """This config with paths anchored at ``repo`` and required fields checked (``where`` names the file)."""
+        return self
 
     def __repr__(self) -> str:
         return _redacted_repr(self)
+
+
+def online_store_config(data: Mapping[str, Any], where: str) -> OnlineStoreConfig:
+    """Build ``online_store: {type: NAME, ...}`` into backend NAME's config class; errors name the key path."""
+    fields = dict(data)
+    name = fields.pop("type", "sqlite")
+    for old, new in RENAMED_ONLINE_KEYS.items():
+        if old in fields:
+            section, key = new.split(".")
+            raise ConfigError(
+                f"{where}.{old} was renamed to {new}: write `{section}: {{{key}: {fields[old]!r}}}` in online_store"
+            )
+    if not isinstance(name, str):
+        raise ConfigError(f"{where}.type must be a backend name, got {name!r}")
+    try:
+        backend = _online_backends().online_backend(name)
+    except ConfigError as e:
+        raise ConfigError(f"{where}.type: {e}") from None
+    built: OnlineStoreConfig = _build(backend.config_class, fields, where)
+    return built
 
 
 def _redacted_repr(obj: Any) -> str:
@@ -111,6 +194,14 @@ class FeatureServerConfig:
     max_batch_rows: int = 10000
     #: seconds a stopping worker may take to finish its requests.
     graceful_timeout: float = 30.0
+    #: seconds a client has to send a request's headers (from connection open or the request's first byte): 408.
+    header_timeout: float = 10.0
+    #: seconds a client has to send a whole request body once its headers are in: 408.
+    body_timeout: float = 30.0
+    #: bytes of request line + headers a request may have: 431 beyond.
+    max_header_bytes: int = 65536
+    #: bytes of body a request may have: 413 beyond.
+    max_body_bytes: int = 64 * 1024 * 1024
     tls_key: str = ""
     tls_cert: str = ""
     auth: AuthConfig = field(default_factory=AuthConfig)
@@ -123,7 +214,7 @@ class Config:
     project: str = "default"
     repo_path: Path = field(default_factory=Path.cwd)
     registry: RegistryConfig = field(default_factory=RegistryConfig)
-    online_store: OnlineStoreConfig = field(default_factory=OnlineStoreConfig)
+    online_store: OnlineStoreConfig = field(default_factory=lambda: online_store_config({}, "online_store"))
     offline_store: OfflineStoreConfig = field(default_factory=OfflineStoreConfig)
     feature_server: FeatureServerConfig = field(default_factory=FeatureServerConfig)
     #: the file this came from, if any.
@@ -171,7 +262,10 @@ def _build(cls: type, data: Any, where: str) -> Any:
         return data
     if not isinstance(data, Mapping):
         raise ConfigError(f"{where} must be a mapping, got {type(data).__name__}")
-    hints = get_type_hints(cls, globalns=globals())
+    if cls is OnlineStoreConfig:
+        return online_store_config(data, where)
+    module = sys.modules.get(cls.__module__)  # public classes say ``fsnb``: this module's names come first
+    hints = get_type_hints(cls, globalns={**(vars(module) if module else {}), **globals()})
     names = {f.name for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(data) - names)
     if unknown:
@@ -221,6 +315,7 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
                 return float(value)
             except ValueError:
                 pass
+        raise ConfigError(f"{where} must be a number (float), got {value!r}")
     elif tp is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
@@ -244,22 +339,18 @@ def registry_config_from(value: Any, where: str) -> dict[str, Any]:
     raise ConfigError(f"{where} must be a URL, a path or a mapping")
 
 
-def online_config_from(value: Any, where: str) -> dict[str, Any]:
-    """``online_store:`` as a mapping or a URL (redis://, rediss://, unix://, sqlite:///, http(s)://, a path)."""
-    if isinstance(value, Mapping):
-        return dict(value)
+def online_config_from(value: Any, where: str) -> Any:
+    """``online_store:`` as a mapping or config (kept as is) or a URL / path, read by the backend that claims its
+    scheme (redis://, rediss://, unix://, sqlite:///, http(s)://, a plain path: see :mod:`fsnb.online._backends`)."""
+    if isinstance(value, (Mapping, OnlineStoreConfig)):
+        return value
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{where} must be a URL, a path or a mapping")
-    low = value.lower()
-    if low.startswith(("redis://", "rediss://", "unix://")):
-        return {"type": "redis", "url": value}
-    if low.startswith(("http://", "https://")):
-        return {"type": "remote", "path": value}
-    if low.startswith("sqlite:///"):
-        return {"type": "sqlite", "path": value[len("sqlite:///"):]}
-    if "://" in value:
-        raise ConfigError(f"{where}: unsupported online store URL {value!r} (redis://, sqlite:///, http://)")
-    return {"type": "sqlite", "path": value}
+    try:
+        backend = _online_backends().backend_for_url(value)
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {e}") from None
+    return {"type": backend.name, **backend.config_class.from_url(value)}
 
 
 def _normalise_registry_url(url: str, repo: Path) -> str:
@@ -279,7 +370,7 @@ def _normalise_registry_url(url: str, repo: Path) -> str:
     return f"sqlite:///{p if p.is_absolute() else repo / p}"
 
 
-def _repo_file(path: str, repo: Path) -> str:
+def repo_file(path: str, repo: Path) -> str:
     """A file path from the config: ``~`` expanded (as for the registry), relative paths under the repo."""
     p = os.path.expanduser(path)
     return p if os.path.isabs(p) else str(repo / p)
@@ -339,22 +430,20 @@ def load_config(
     if "registry" in raw:
         raw["registry"] = registry_config_from(raw["registry"], f"{where}: registry")
     if "online_store" in raw:
-        raw["online_store"] = online_config_from(raw["online_store"], f"{where}: online_store")
+        online_raw = online_config_from(raw["online_store"], f"{where}: online_store")
+        if isinstance(online_raw, Mapping):
+            online_raw = online_store_config(online_raw, f"{where}: online_store")
+        raw["online_store"] = online_raw
     repo = repo.resolve()
     cfg: Config = _build(Config, {**raw, "source_file": file}, where)
     project = cfg.project
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", project):
         raise ConfigError(f"{where}: project name {project!r} must be letters, digits, '_' or '-'")
     registry = dataclasses.replace(cfg.registry, url=_normalise_registry_url(cfg.registry.url, repo))
-    online = cfg.online_store
-    if online.type == "sqlite":
-        p = online.path or str(repo / DATA_DIR / "online.db")
-        online = dataclasses.replace(online, path=p if p == ":memory:" else _repo_file(p, repo))
-    elif online.type == "remote" and not online.path:
-        raise ConfigError(f"{where}: online_store of type remote needs path: http://host:port")
+    online = cfg.online_store.resolved(repo, where)
     offline = cfg.offline_store
     if offline.database and offline.database != ":memory:":
-        offline = dataclasses.replace(offline, database=_repo_file(offline.database, repo))
+        offline = dataclasses.replace(offline, database=repo_file(offline.database, repo))
     return dataclasses.replace(
         cfg, repo_path=repo, registry=registry, online_store=online, offline_store=offline
     )

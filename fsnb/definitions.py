@@ -205,7 +205,7 @@ class Entity(_Definition):
         return f"Entity({self.name!r}, join_keys=[{keys}])"
 
     def _repr_html_(self) -> str:
-        from fsnb.notebook.reprs import entity_html
+        from fsnb._reprs import entity_html
 
         return entity_html(self)
 
@@ -568,7 +568,7 @@ class FeatureView(_Definition):
         )
 
     def _repr_html_(self) -> str:
-        from fsnb.notebook.reprs import feature_view_html
+        from fsnb._reprs import feature_view_html
 
         return feature_view_html(self)
 
@@ -701,7 +701,7 @@ class FeatureService(_Definition):
         return f"FeatureService({self.name!r}, features={list(self.projections)}{pre})"
 
     def _repr_html_(self) -> str:
-        from fsnb.notebook.reprs import feature_service_html
+        from fsnb._reprs import feature_service_html
 
         return feature_service_html(self)
 

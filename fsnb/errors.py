@@ -16,7 +16,10 @@ FsnbError
 │   ├── MissingJoinKeyError
 │   ├── ExtraJoinKeyError
 │   ├── JoinKeyTypeError(TypeError)
-│   └── TooManyRowsError
+│   ├── TooManyRowsError
+│   ├── RequestTooLargeError                413: a request body over the server's byte limit
+│   ├── UnsupportedMediaTypeError           415: a request body that is not sent as JSON
+│   └── RequestTimeoutError(TimeoutError)   408: a request's headers or body came too slowly
 ├── DataValidationError(ValueError)         a DataFrame written / pushed that does not fit a view's schema
 ├── OnlineStoreError                        the online store failed (connection, timeout, protocol)
 │   ├── OnlineStoreUnavailableError(ConnectionError)
@@ -61,10 +64,13 @@ __all__ = [
     "RegistryError",
     "RepoExistsError",
     "RequestError",
+    "RequestTimeoutError",
+    "RequestTooLargeError",
     "SchemaMismatchError",
     "ServerError",
     "TooManyRowsError",
     "UnsupportedCapabilityError",
+    "UnsupportedMediaTypeError",
     "VectorsNotBuiltError",
 ]
 
@@ -141,6 +147,24 @@ class JoinKeyTypeError(RequestError, TypeError):
 
 class TooManyRowsError(RequestError):
     http_status = 413
+
+
+class RequestTooLargeError(RequestError):
+    """A request body larger than the feature server takes (``feature_server.max_body_bytes``)."""
+
+    http_status = 413
+
+
+class UnsupportedMediaTypeError(RequestError):
+    """A feature-server request body not sent as ``Content-Type: application/json``."""
+
+    http_status = 415
+
+
+class RequestTimeoutError(RequestError, TimeoutError):
+    """A request whose headers or body did not arrive within the feature server's read timeouts."""
+
+    http_status = 408
 
 
 class DataValidationError(FsnbError, ValueError):

@@ -1,11 +1,12 @@
 """Materialization: the latest offline row of each entity, per feature view and window, into the online store.
 
-Per view, DuckDB computes the latest row per entity in ``[start, end]`` (both inclusive; created timestamp breaks
-ties) and streams it as Arrow record batches into the online store's pipelined, newer-wins writes, so memory is
-bounded by the batch size and the number of entities, not by the window. Then the precomputed vectors of every
-``precompute_online`` service reading a materialized view are refreshed for the entities of the window (their keys
-stream out of DuckDB too). A view's interval is recorded in the registry only after all of that succeeded, so an
-interrupted run leaves the watermark where it was and a rerun completes the work (writes are idempotent).
+Per view, the offline engine computes the latest row per entity in ``[start, end]`` (both inclusive; created
+timestamp breaks ties) and streams it as Arrow record batches into the online store's pipelined, newer-wins writes,
+so memory is bounded by the batch size and the number of entities, not by the window. Then the precomputed vectors
+of every ``precompute_online`` service reading a materialized view are refreshed for the entities of the window
+(their keys stream out of the engine too). A view's interval is recorded in the registry only after all of that
+succeeded, so an interrupted run leaves the watermark where it was and a rerun completes the work (writes are
+idempotent).
 """
 
 from __future__ import annotations
@@ -17,18 +18,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from fsnb._time import to_utc
 from fsnb.definitions import FeatureService, FeatureView
 from fsnb.errors import MaterializationError, RequestError
-from fsnb.offline.timeutil import to_utc, utc_naive
+from fsnb.offline.base import ViewWindow
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from fsnb.store import Store
+    from fsnb._parts import StoreParts
 
 __all__ = ["materialize", "materialize_incremental"]
 
-#: rows per Arrow record batch pulled from DuckDB (the online writer pipelines them in its own chunks).
+#: rows per Arrow record batch pulled from the offline engine (the online writer pipelines them in its own chunks).
 BATCH_ROWS = 65_536
 #: entity keys per vector refresh call.
 KEY_BATCH = 20_000
@@ -42,7 +44,7 @@ class _Window:
 
 
 def materialize(
-    store: Store,
+    store: StoreParts,
     start: datetime | str,
     end: datetime | str,
     views: Sequence[str | FeatureView] | None = None,
@@ -61,7 +63,7 @@ def materialize(
 
 
 def materialize_incremental(
-    store: Store,
+    store: StoreParts,
     end: datetime | str,
     views: Sequence[str | FeatureView] | None = None,
     progress: bool = True,
@@ -85,7 +87,7 @@ def materialize_incremental(
 # ------------------------------------------------------------------------------------------------- the run
 
 
-def _views(store: Store, views: Sequence[str | FeatureView] | None) -> list[FeatureView]:
+def _views(store: StoreParts, views: Sequence[str | FeatureView] | None) -> list[FeatureView]:
     snapshot = store.snapshot()
     if views is None:
         return [v for v in snapshot.feature_views.values() if v.online]
@@ -103,14 +105,10 @@ def _views(store: Store, views: Sequence[str | FeatureView] | None) -> list[Feat
     return out
 
 
-def _run(store: Store, windows: list[_Window], progress: bool) -> pd.DataFrame:
+def _run(store: StoreParts, windows: list[_Window], progress: bool) -> pd.DataFrame:
     import pandas as pd
 
-    if store.config.online_store.type == "remote":
-        raise MaterializationError(
-            "materialize writes to the online store directly, but this store's online store is a remote feature "
-            "server: run materialize with the server's fsnb.yaml (Redis or SQLite online store)"
-        )
+    store.online  # noqa: B018 - materialize writes bytes directly: a remote online store raises ConfigError here
     snapshot = store.snapshot()
     vector_views = {
         p.name
@@ -119,39 +117,46 @@ def _run(store: Store, windows: list[_Window], progress: bool) -> pd.DataFrame:
         for p in s.projections
     }
     summary: list[dict[str, Any]] = []
-    pending: list[tuple[_Window, str, dict[str, str]]] = []
+    pending: list[_Window] = []
     for w in windows:
-        relation, types = _source(store, w.view)
-        start = w.start if w.start is not None else _data_start(store, w.view, relation, types, w.end)
+        _check_source(store, w.view)
+        start = w.start if w.start is not None else _data_start(store, w.view, w.end)
         w = _Window(w.view, start, w.end)
-        summary.append(_write_view(store, w, relation, types, progress))
+        summary.append(_write_view(store, w, progress))
         if w.view.name in vector_views:
-            pending.append((w, relation, types))
+            pending.append(w)
         else:
             store.registry.add_materialization_interval(w.view.name, w.start, w.end)  # type: ignore[arg-type]
-    groups: dict[tuple[str, ...], list[tuple[_Window, str, dict[str, str]]]] = {}
+    groups: dict[tuple[str, ...], list[_Window]] = {}
     for item in pending:
-        groups.setdefault(item[0].view.join_keys, []).append(item)
+        groups.setdefault(item.view.join_keys, []).append(item)
     for items in groups.values():
         summary.extend(_refresh_vectors(store, items, progress))
-        for w, _, _ in items:
+        for w in items:
             store.registry.add_materialization_interval(w.view.name, w.start, w.end)  # type: ignore[arg-type]
     columns = ["view", "start", "end", "rows", "seconds", "rows_per_s"]
     return pd.DataFrame(summary, columns=columns)
 
 
-def _source(store: Store, view: FeatureView) -> tuple[str, dict[str, str]]:
-    return store.offline.view_source(view, view.feature_names, error=MaterializationError)
+def _check_source(store: StoreParts, view: FeatureView) -> None:
+    """MaterializationError naming the view and the columns its source lost since ``fsnb apply``, if any."""
+    schema = store.offline.schema(view.source)
+    if schema is None:  # a PushSource before its first offline push: nothing to read yet
+        return
+    source = view.source.batch_source
+    needed = [*view.join_keys, *view.feature_names, source.timestamp_field, source.created_timestamp_column]
+    missing = [c for c in needed if c is not None and c not in schema.names]
+    if missing:
+        raise MaterializationError(
+            f"the source of feature view {view.name!r} ({source.name!r}) has no column(s) {missing}; it has "
+            f"{sorted(schema.names)}: fix the source or the view and run `fsnb apply`"
+        )
 
 
-def _data_start(store: Store, view: FeatureView, relation: str, types: dict[str, str], end: datetime) -> datetime:
+def _data_start(store: StoreParts, view: FeatureView, end: datetime) -> datetime:
     """The earliest event time of ``view``'s data, or ``end`` when it has none before ``end``."""
-    from fsnb.offline.store import quote, timestamp_sql
-
-    ts = timestamp_sql(quote(view.source.batch_source.timestamp_field), types[view.source.batch_source.timestamp_field])
-    table = store.offline.fetch_arrow(f"SELECT min({ts}) AS t FROM {relation}", what=f"scanning {view.name!r}")
-    value = table.column(0)[0].as_py()
-    return min(to_utc(value), end) if value is not None else end
+    first = store.offline.min_event_time(view)
+    return min(first, end) if first is not None else end
 
 
 def _bar(progress: bool, desc: str, unit: str) -> Any:
@@ -171,7 +176,7 @@ def _summary(view: str, w: _Window | None, rows: int, seconds: float) -> dict[st
     }
 
 
-def _write_view(store: Store, w: _Window, relation: str, types: dict[str, str], progress: bool) -> dict[str, Any]:
+def _write_view(store: StoreParts, w: _Window, progress: bool) -> dict[str, Any]:
     """Stream the view's latest rows, batch by batch, into the online store's pipelined newer-wins writes.
 
     (Two writer threads, one encoding while the other waits on Redis, measured no faster on this 2-core machine:
@@ -179,14 +184,12 @@ def _write_view(store: Store, w: _Window, relation: str, types: dict[str, str], 
     """
     import pyarrow as pa
 
-    from fsnb.offline.pull import latest_rows_sql
     from fsnb.online.writes import write_view_table
 
-    sql = latest_rows_sql(w.view, relation, types, _naive(w.start), _naive(w.end))
     ts_col = w.view.source.batch_source.timestamp_field
     rows = 0
     began = time.perf_counter()
-    batches = store.offline.stream(sql, batch_size=BATCH_ROWS, what=f"materializing {w.view.name!r}")
+    batches = store.offline.latest_rows(w.view, w.start, w.end, batch_size=BATCH_ROWS)
     with _bar(progress, w.view.name, "rows") as bar, contextlib.closing(batches):
         for batch in batches:
             write_view_table(store, w.view, pa.Table.from_batches([batch]), timestamp_column=ts_col)
@@ -195,21 +198,18 @@ def _write_view(store: Store, w: _Window, relation: str, types: dict[str, str], 
     return _summary(w.view.name, w, rows, time.perf_counter() - began)
 
 
-def _refresh_vectors(
-    store: Store, items: list[tuple[_Window, str, dict[str, str]]], progress: bool
-) -> list[dict[str, Any]]:
+def _refresh_vectors(store: StoreParts, items: list[_Window], progress: bool) -> list[dict[str, Any]]:
     """Bring the vectors of every precompute service reading these views (same join keys) up to date.
 
     A service whose vectors were fully built for its current schema gets only the entities of the windows
-    refreshed (their keys stream out of DuckDB); one never built, or built for another schema, is rebuilt whole
-    (``build_vectors``), since entities outside the windows need vectors too.
+    refreshed (their keys stream out of the offline engine); one never built, or built for another schema, is
+    rebuilt whole (``build_vectors``), since entities outside the windows need vectors too.
     """
-    from fsnb.offline.pull import distinct_keys_sql
     from fsnb.online.keys import encode_entity_keys
     from fsnb.online.vectors import build_vectors, refresh_vectors, vector_marker
 
-    view = items[0][0].view
-    names = {w.view.name for w, _, _ in items}
+    view = items[0].view
+    names = {w.view.name for w in items}
     services = [
         s for s in store.snapshot().feature_services.values()
         if s.precompute_online and any(p.name in names for p in s.projections)
@@ -227,14 +227,13 @@ def _refresh_vectors(
     if not current:
         return out
     refresh_views = sorted({p.name for s in current for p in s.projections} & names)
-    parts = [(w.view, rel, types, _naive(w.start), _naive(w.end)) for w, rel, types in items
-             if w.view.name in refresh_views]
-    sql = distinct_keys_sql(view.join_keys, parts)
+    windows = [ViewWindow(w.view, w.start, w.end) for w in items if w.view.name in refresh_views]
     label = f"vectors: {', '.join(s.name for s in current)}"
     written = 0
     began = time.perf_counter()
-    with _bar(progress, label, "vectors") as bar:
-        for batch in store.offline.stream(sql, batch_size=KEY_BATCH, what="listing the entities to vectorise"):
+    batches = store.offline.distinct_keys(windows, batch_size=KEY_BATCH)
+    with _bar(progress, label, "vectors") as bar, contextlib.closing(batches):
+        for batch in batches:
             keys = encode_entity_keys(view.entity_columns, _key_columns(batch, view.join_keys))
             written += refresh_vectors(store, keys, views=refresh_views)
             bar.update(len(keys))
@@ -254,6 +253,3 @@ def _key_columns(batch: Any, join_keys: Iterable[str]) -> list[Any]:
             cols.append(col.to_pylist())
     return cols
 
-
-def _naive(value: datetime | None) -> datetime | None:
-    return utc_naive(value) if value is not None else None

@@ -3,28 +3,29 @@
 The rows are validated against every feature view fed by the source (join keys, features, event timestamp, each
 with a dtype that fits) before anything is written. Online, each view's rows go through the same newer-wins write
 path as materialization (rows older than what is stored are ignored) and the precomputed vectors of the entities
-touched are refreshed. Offline, the rows are appended where the source's batch data lives (see
-:mod:`fsnb.offline.append`). With a remote online store the whole push is sent to the feature server.
+touched are refreshed. Offline, the offline engine appends the rows where the source's batch data lives (see
+:meth:`fsnb.offline.base.OfflineEngine.append`). With a remote online store the whole push is sent to the feature
+server.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fsnb.definitions import DataSource, FeatureView, ParquetSource, PushSource
-from fsnb.errors import DataValidationError, OfflineStoreError, RequestError
+from fsnb.definitions import DataSource, FeatureView, PushSource
+from fsnb.errors import DataValidationError, RequestError
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from fsnb.store import Store
+    from fsnb._parts import StoreParts
 
 __all__ = ["PUSH_MODES", "push"]
 
 PUSH_MODES = ("online", "offline", "online_and_offline")
 
 
-def push(store: Store, source: str | DataSource, df: Any, to: str = "online") -> int:
+def push(store: StoreParts, source: str | DataSource, df: Any, to: str = "online") -> int:
     """Push the rows of ``df`` (a pandas DataFrame or Arrow table) to ``source``; returns the number of rows.
 
     ``to`` is ``"online"``, ``"offline"`` or ``"online_and_offline"``. Raises
@@ -35,8 +36,6 @@ def push(store: Store, source: str | DataSource, df: Any, to: str = "online") ->
     if to not in PUSH_MODES:
         raise RequestError(f"push: to={to!r} must be one of {', '.join(PUSH_MODES)}")
     name = source if isinstance(source, str) else source.name
-    if store.config.online_store.type == "remote":
-        return int(store.online.push(name, df, to=to))  # type: ignore[attr-defined]
     snapshot = store.snapshot()
     push_source = snapshot.get_data_source(name)
     if not isinstance(push_source, PushSource):
@@ -59,9 +58,7 @@ def push(store: Store, source: str | DataSource, df: Any, to: str = "online") ->
     if to != "offline":
         _push_online(store, [v for v in views if v.online], table)
     if offline_rows is not None:
-        from fsnb.offline.append import append_rows
-
-        append_rows(store.offline, push_source, offline_rows)
+        store.offline.append(push_source, offline_rows)
     return table.num_rows
 
 
@@ -134,8 +131,8 @@ def _validate(view: FeatureView, table: pa.Table) -> None:
         )
 
 
-def _offline_rows(store: Store, source: PushSource, table: pa.Table, views: list[FeatureView]) -> pa.Table:
-    from fsnb.offline.append import conform
+def _offline_rows(store: StoreParts, source: PushSource, table: pa.Table, views: list[FeatureView]) -> pa.Table:
+    from fsnb.offline.files import conform
 
     schema = _offline_schema(store, source, views, table)
     if source.timestamp_field not in table.column_names:
@@ -150,28 +147,23 @@ def _offline_rows(store: Store, source: PushSource, table: pa.Table, views: list
     return conform(table, schema, source)  # other columns the source stores are left null
 
 
-def _offline_schema(store: Store, source: PushSource, views: list[FeatureView], table: pa.Table) -> pa.Schema:
+def _offline_schema(store: StoreParts, source: PushSource, views: list[FeatureView], table: pa.Table) -> pa.Schema:
     """The schema of the source's batch data; for Parquet/CSV files not written yet, the one the views declare."""
     import pyarrow as pa
 
-    batch = source.batch_source
-    offline = store.offline
-    try:
-        relation = offline.relation(batch)
-    except OfflineStoreError:
-        if not isinstance(batch, ParquetSource):
-            raise
-        # no file yet (apply allows that for a PushSource): the first push writes the view's declared columns
-        fields: dict[str, pa.DataType] = {} if views else {f.name: f.type for f in table.schema}
-        for view in views:
-            for f in view.schema:
-                fields.setdefault(f.name, f.dtype.to_arrow())
-        ts = pa.timestamp("us", tz="UTC")
-        fields[source.timestamp_field] = ts
-        if source.created_timestamp_column:
-            fields[source.created_timestamp_column] = ts
-        return pa.schema(list(fields.items()))
-    return offline.fetch_arrow(f"SELECT * FROM {relation} LIMIT 0", what=f"reading the schema of {batch.name!r}").schema
+    schema = store.offline.schema(source)
+    if schema is not None:
+        return schema
+    # no batch files yet (apply allows that for a PushSource): the first push writes the views' declared columns
+    fields: dict[str, pa.DataType] = {} if views else {f.name: f.type for f in table.schema}
+    for view in views:
+        for f in view.schema:
+            fields.setdefault(f.name, f.dtype.to_arrow())
+    ts = pa.timestamp("us", tz="UTC")
+    fields[source.timestamp_field] = ts
+    if source.created_timestamp_column:
+        fields[source.created_timestamp_column] = ts
+    return pa.schema(list(fields.items()))
 
 
 def _now() -> Any:
@@ -180,7 +172,7 @@ def _now() -> Any:
     return datetime.now(UTC)
 
 
-def _push_online(store: Store, views: list[FeatureView], table: pa.Table) -> None:
+def _push_online(store: StoreParts, views: list[FeatureView], table: pa.Table) -> None:
     from fsnb.online.writes import write_view_table
 
     vectorised = {

@@ -13,21 +13,24 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from fsnb.config import Config, load_config
-from fsnb.definitions import DataSource, Entity, FeatureService, FeatureView
+from fsnb.definitions import DataSource, Entity, FeatureService, FeatureView, FeatureViewProjection
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from fsnb.offline.store import OfflineStore
+    from fsnb.offline.base import OfflineEngine
     from fsnb.online.base import OnlineStore
     from fsnb.registry.registry import ApplyPlan, Registry
     from fsnb.registry.snapshot import RegistrySnapshot
+    from fsnb.serving.base import ServingBackend
     from fsnb.serving.response import OnlineResponse
 
 __all__ = ["Store"]
 
 Definition = Entity | DataSource | FeatureView | FeatureService
-Features = Sequence[str] | FeatureService | str
+Features = (
+    str | Sequence[str | FeatureView | FeatureViewProjection] | FeatureView | FeatureViewProjection | FeatureService
+)
 
 
 class Store:
@@ -55,7 +58,8 @@ class Store:
         self._lock = threading.RLock()
         self._registry: Registry | None = None
         self._online: OnlineStore | None = None
-        self._offline: OfflineStore | None = None
+        self._offline: OfflineEngine | None = None
+        self._serving: ServingBackend | None = None
         self._plans: dict[Any, Any] = {}
 
     @classmethod
@@ -85,6 +89,10 @@ class Store:
 
     @property
     def online(self) -> OnlineStore:
+        """The byte-level online store (what materialize, vector builds and the server write to and read from).
+
+        Raises :class:`fsnb.errors.ConfigError` when the configured online store is a remote feature server.
+        """
         if self._online is None:
             with self._lock:
                 if self._online is None:
@@ -94,13 +102,38 @@ class Store:
         return self._online
 
     @property
-    def offline(self) -> OfflineStore:
+    def serving(self) -> ServingBackend:
+        """The backend that answers online requests: local (over :attr:`online`) or a remote feature server."""
+        return self._serving or self._open_serving()
+
+    def _open_serving(self) -> ServingBackend:
+        with self._lock:
+            if self._serving is None:
+                from fsnb.online._backends import online_backend
+
+                backend = online_backend(self.config.online_store.type)
+                if backend.serves_requests:
+                    self._serving = backend.load()(self.config.online_store)
+                else:
+                    from fsnb.serving.local import LocalServing
+
+                    self._serving = LocalServing(self)
+            return self._serving
+
+    @property
+    def plans(self) -> dict[Any, Any]:
+        """Compiled read plans of this store, by request shape and registry version."""
+        return self._plans
+
+    @property
+    def offline(self) -> OfflineEngine:
+        """The offline engine ``offline_store.type`` names (connections open on first use)."""
         if self._offline is None:
             with self._lock:
                 if self._offline is None:
-                    from fsnb.offline.store import OfflineStore
+                    from fsnb.offline import open_engine
 
-                    self._offline = OfflineStore(self.config)
+                    self._offline = open_engine(self.config)
         return self._offline
 
     def snapshot(self) -> RegistrySnapshot:
@@ -161,17 +194,18 @@ class Store:
         *,
         full_feature_names: bool = False,
         precomputed: bool | None = None,
+        trace: dict[str, int] | None = None,
     ) -> OnlineResponse:
         """Read the latest feature values for ``entity_rows`` in one round trip.
 
-        ``features`` is a list of ``"view:feature"`` references, a FeatureService or a service name;
-        ``entity_rows`` a list of dicts, a dict of lists or a DataFrame of join keys. A service with
-        ``precompute_online=True`` is read from its vectors unless ``precomputed=False``.
+        ``features`` is a ``"view:feature"`` reference or a list of them (feature views and ``view[["a"]]``
+        projections too), a FeatureService or a service name; ``entity_rows`` a list of dicts, a dict of lists or
+        a DataFrame of join keys. A service with ``precompute_online=True`` is read from its vectors unless
+        ``precomputed=False``. ``trace``, when a dict, receives the nanoseconds of each stage (``plan``,
+        ``encode_keys``, ``round_trip``, ``decode``, ``assemble``).
         """
-        from fsnb.serving.api import get_online_features
-
-        return get_online_features(
-            self, features, entity_rows, full_feature_names=full_feature_names, precomputed=precomputed
+        return (self._serving or self._open_serving()).read(
+            features, entity_rows, full_feature_names=full_feature_names, precomputed=precomputed, trace=trace
         )
 
     async def get_online_features_async(
@@ -181,12 +215,11 @@ class Store:
         *,
         full_feature_names: bool = False,
         precomputed: bool | None = None,
+        trace: dict[str, int] | None = None,
     ) -> OnlineResponse:
         """:meth:`get_online_features` on the event loop (redis.asyncio; no thread hop)."""
-        from fsnb.serving.api import get_online_features_async
-
-        return await get_online_features_async(
-            self, features, entity_rows, full_feature_names=full_feature_names, precomputed=precomputed
+        return await (self._serving or self._open_serving()).read_async(
+            features, entity_rows, full_feature_names=full_feature_names, precomputed=precomputed, trace=trace
         )
 
     def write_to_online_store(self, view: FeatureView | str, df: pd.DataFrame) -> int:
@@ -194,9 +227,7 @@ class Store:
 
         Rows older than what is stored are ignored; precomputed vectors of affected services are refreshed.
         """
-        from fsnb.serving.api import write_to_online_store
-
-        return write_to_online_store(self, view, df)
+        return self.serving.write(view, df)
 
     def build_vectors(self, service: FeatureService | str, *, progress: bool = True) -> int:
         """(Re)build the precomputed vectors of ``service`` for every entity with rows online."""
@@ -209,10 +240,18 @@ class Store:
     def get_historical_features(
         self, entity_df: Any, features: Features, *, full_feature_names: bool = False
     ) -> Any:
-        """A point-in-time-correct training set for ``entity_df`` (join keys + an event timestamp column)."""
-        from fsnb.offline.historical import get_historical_features
+        """A point-in-time-correct training set for ``entity_df`` (join keys + an event timestamp column).
 
-        return get_historical_features(self, entity_df, features, full_feature_names=full_feature_names)
+        ``entity_df`` is a pandas DataFrame, an Arrow table or a query the offline engine runs; ``features`` takes
+        every form ``get_online_features`` takes and names the same columns. Returns a ``TrainingJob``
+        (``to_df()``, ``to_arrow()``): the entity frame's columns, then the features in request order.
+
+        >>> store.get_historical_features(orders_df, "realtime_scoring").to_df()
+        """
+        from fsnb.requests import FeatureRequest
+
+        request = FeatureRequest.resolve(self.snapshot(), features, full_feature_names=full_feature_names)
+        return self.offline.training_set(entity_df, request)
 
     def materialize(
         self,
@@ -237,9 +276,7 @@ class Store:
 
     def push(self, source: str | DataSource, df: pd.DataFrame, *, to: str = "online") -> int:
         """Push rows to the views fed by ``source``: ``to`` is "online", "offline" or "online_and_offline"."""
-        from fsnb.push import push
-
-        return push(self, source, df, to=to)
+        return self.serving.push(source, df, to=to)
 
     # ------------------------------------------------------------------------------------------- notebook
 
@@ -265,9 +302,10 @@ class Store:
 
     def close(self) -> None:
         """Close connections to the registry and the stores."""
-        for part in (self._online, self._offline, self._registry):
+        for part in (self._serving, self._online, self._offline, self._registry):
             if part is not None:
                 part.close()
+        self._serving = None
         self._online = self._offline = self._registry = None
         self._plans.clear()
 
@@ -280,11 +318,9 @@ class Store:
     def __repr__(self) -> str:
         from fsnb.config import redact_url
 
-        o = self.config.online_store
-        online = o.url if o.type == "redis" else o.path
         return (
             f"Store(project={self.project!r}, registry={redact_url(self.config.registry.url)!r}, "
-            f"online_store={o.type}:{redact_url(online)!r})"
+            f"online_store={self.config.online_store.describe()!r})"
         )
 
     def _repr_html_(self) -> str:

@@ -1,9 +1,10 @@
 """Shared set-up of the side-by-side benchmarks against Feast 0.67.0 (``rest.py``, ``direct.py``).
 
-Feast lives in its own virtualenv under /tmp (default ``/tmp/fsnb-feast-venv``), installed with pip on first use;
-it is never a dependency of fsnb. The Feast feature repo mirrors the banking template: entity ``customer``
-(``customer_id``), views ``customer_demographics`` (6 features, ttl 365 d), ``transaction_stats`` (8, 2 d),
-``behavior_profile`` (6, 30 d) over the same Parquet files, and service ``realtime_scoring`` over all three.
+Feast lives in its own virtualenv under /tmp (default ``/tmp/fsnb-feast-venv``), installed with pip on first use by
+``tests/feast_venv.py``; it is never a dependency of fsnb. The Feast feature repo mirrors the banking template:
+entity ``customer`` (``customer_id``), views ``customer_demographics`` (6 features, ttl 365 d),
+``transaction_stats`` (8, 2 d), ``behavior_profile`` (6, 30 d) over the same Parquet files, and service
+``realtime_scoring`` over all three.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-FEAST_VERSION = "0.67.0"
-DEFAULT_VENV = "/tmp/fsnb-feast-venv"
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.feast_venv import DEFAULT_VENV, FEAST_VERSION, FeastUnavailable, feast_python
+
+__all__ = ["DEFAULT_VENV", "FEAST_VERSION", "FeastUnavailable", "build_feast_repo", "ensure_feast", "feast_python",
+           "write_feast_repo"]
 
 FEAST_DEFINITIONS = '''
 from datetime import timedelta
@@ -57,48 +62,6 @@ realtime_scoring = FeatureService(
     name="realtime_scoring", features=[customer_demographics, transaction_stats, behavior_profile]
 )
 '''
-
-
-class FeastUnavailable(RuntimeError):
-    """The Feast virtualenv is missing and could not be created (or holds the wrong Feast)."""
-
-
-def feast_python(venv: str | Path = DEFAULT_VENV, install: bool = True) -> Path:
-    """The venv's python with ``feast[redis]==FEAST_VERSION`` importable, installing it there if needed.
-
-    Raises :class:`FeastUnavailable` with the reason when the venv cannot be created or Feast cannot be installed.
-    """
-    venv = Path(venv)
-    python = venv / "bin" / "python"
-
-    def installed() -> str | None:
-        if not python.exists():
-            return None
-        done = subprocess.run([str(python), "-c", "import importlib.metadata as m; print(m.version('feast'))"],
-                              capture_output=True, text=True)
-        return done.stdout.strip() if done.returncode == 0 else None
-
-    version = installed()
-    if version == FEAST_VERSION:
-        return python
-    if not install:
-        raise FeastUnavailable(f"no feast=={FEAST_VERSION} in {venv} (found {version or 'none'}); "
-                               "run without --no-install to create it")
-    print(f"installing feast[redis]=={FEAST_VERSION} into {venv} (once) ...", flush=True)
-    steps = [] if python.exists() else [[sys.executable, "-m", "venv", str(venv)]]
-    steps.append([str(venv / "bin" / "pip"), "install", "-q", f"feast[redis]=={FEAST_VERSION}"])
-    for cmd in steps:
-        try:
-            done = subprocess.run(cmd, capture_output=True, text=True)
-        except OSError as e:
-            raise FeastUnavailable(f"could not run {cmd[0]}: {e}") from e
-        if done.returncode != 0:
-            tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
-            raise FeastUnavailable(f"`{' '.join(cmd)}` failed (exit {done.returncode}):\n{tail}")
-    version = installed()
-    if version != FEAST_VERSION:
-        raise FeastUnavailable(f"after pip install, {python} reports feast {version or 'not importable'}")
-    return python
 
 
 def ensure_feast(venv: Path, install: bool) -> Path:

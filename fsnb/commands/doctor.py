@@ -15,6 +15,9 @@ _PACKAGES = ("fsnb", "pandas", "pyarrow", "duckdb", "sqlalchemy", "redis", "hire
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for each server (default 3)")
+    from fsnb.commands import _tuning
+
+    _tuning.add_arguments(parser)
 
 
 def _check_registry(config: Any, timeout: float) -> str:
@@ -34,60 +37,29 @@ def _check_registry(config: Any, timeout: float) -> str:
 
 
 def _check_online(config: Any, timeout: float) -> str:
-    from fsnb.config import redact_url
+    from fsnb.online._backends import online_backend
 
     o = config.online_store
-    if o.type == "redis":
-        import redis
-
-        client = redis.Redis.from_url(o.url, socket_timeout=timeout, socket_connect_timeout=timeout)
-        try:
-            client.ping()
-            version = client.info("server").get("redis_version", "?")
-        finally:
-            client.close()
-        return f"redis {redact_url(o.url)} · server {version}"
-    if o.type == "sqlite":
-        import os
-        import sqlite3
-
-        if o.path != ":memory:" and not os.path.exists(o.path):
-            folder = os.path.dirname(o.path) or "."
-            if os.path.isdir(folder) and not os.access(folder, os.W_OK):
-                raise PermissionError(f"cannot create {o.path}: folder is not writable")
-            return f"sqlite {o.path} (not created yet; materialize or write to create it)"
-        con = sqlite3.connect(o.path, timeout=timeout)
-        try:
-            con.execute("SELECT 1").fetchone()
-        finally:
-            con.close()
-        return f"sqlite {o.path}"
+    backend = online_backend(o.type)
+    if not backend.serves_requests:  # a byte store checks itself (one round trip, creates nothing)
+        return str(backend.load().check(o, timeout))
     import requests
 
-    url = o.path.rstrip("/") + "/health"
-    headers = {"Authorization": f"Bearer {o.auth_token}"} if o.auth_token else {}
+    url = o.to_url().rstrip("/") + "/health"  # a feature server
+    headers = {"Authorization": f"Bearer {o.auth_token}"} if getattr(o, "auth_token", "") else {}
     r = requests.get(url, timeout=timeout, headers=headers)
     r.raise_for_status()
-    return f"remote {redact_url(o.path)} · /health {r.status_code}"
+    return f"{o.describe()} · /health {r.status_code}"
 
 
 def _check_offline(config: Any, timeout: float) -> str:
-    import os
+    from fsnb.offline import open_engine
 
-    import duckdb
-
-    db = config.offline_store.database
-    if db and db != ":memory:" and os.path.exists(db):
-        con = duckdb.connect(db, read_only=True)
-        where = db
-    else:
-        con = duckdb.connect()
-        where = f"{db} (not created yet)" if db else "in memory"
+    engine = open_engine(config)
     try:
-        con.execute("SELECT 1").fetchone()
+        return engine.check()
     finally:
-        con.close()
-    return f"duckdb {duckdb.__version__} · {where}"
+        engine.close()
 
 
 def _versions() -> str:
@@ -108,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
     from fsnb.config import load_config
 
     failures = 0
+    checks: list[dict[str, Any]] = []
+    quiet = bool(getattr(args, "json", False))
 
     def report(name: str, fn: Callable[[], str]) -> Any:
         nonlocal failures
@@ -116,9 +90,13 @@ def run(args: argparse.Namespace) -> int:
         except Exception as e:
             failures += 1
             msg = " ".join(str(e).split()) or type(e).__name__
-            print(f"FAIL  {name:<9} {type(e).__name__}: {msg}")
+            checks.append({"check": name, "ok": False, "detail": f"{type(e).__name__}: {msg}"})
+            if not quiet:
+                print(f"FAIL  {name:<9} {type(e).__name__}: {msg}")
             return None
-        print(f"ok    {name:<9} {detail}")
+        checks.append({"check": name, "ok": True, "detail": detail})
+        if not quiet:
+            print(f"ok    {name:<9} {detail}")
         return detail
 
     config: Any = None
@@ -135,5 +113,9 @@ def run(args: argparse.Namespace) -> int:
         report("online", lambda: _check_online(config, args.timeout))
         report("offline", lambda: _check_offline(config, args.timeout))
     report("packages", _versions)
-    print("All checks passed." if not failures else f"{failures} check(s) failed.")
-    return 1 if failures else 0
+    if not quiet:
+        print("All checks passed." if not failures else f"{failures} check(s) failed.")
+    from fsnb.commands import _tuning
+
+    critical = _tuning.run(args, config if not failures else None, checks)
+    return 1 if failures or critical else 0

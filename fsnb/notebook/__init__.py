@@ -7,14 +7,27 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["LatencyReport", "ParityReport", "latency_explorer", "parity_check", "profile"]
+__all__ = [
+    "LatencyReport",
+    "ParityReport",
+    "banking_store",
+    "init_banking_repo",
+    "latency_explorer",
+    "parity_check",
+    "profile",
+    "start_feature_server",
+]
 
+#: public name → (module, attribute)
 _WHERE = {
-    "LatencyReport": "fsnb.notebook.report",
-    "ParityReport": "fsnb.notebook.parity",
-    "latency_explorer": "fsnb.notebook.explorer",
-    "parity_check": "fsnb.notebook.parity",
-    "profile": "fsnb.notebook.profiler",
+    "LatencyReport": ("fsnb.notebook.report", "LatencyReport"),
+    "ParityReport": ("fsnb.notebook.parity", "ParityReport"),
+    "banking_store": ("fsnb.notebook.demo", "banking_store"),
+    "init_banking_repo": ("fsnb.examples.banking", "init_repo"),
+    "latency_explorer": ("fsnb.notebook.explorer", "latency_explorer"),
+    "parity_check": ("fsnb.notebook.parity", "parity_check"),
+    "profile": ("fsnb.notebook.profiler", "profile"),
+    "start_feature_server": ("fsnb.notebook.demo", "start_feature_server"),
 }
 
 
@@ -22,5 +35,6 @@ def __getattr__(name: str) -> Any:
     if name in _WHERE:
         import importlib
 
-        return getattr(importlib.import_module(_WHERE[name]), name)
+        module, attr = _WHERE[name]
+        return getattr(importlib.import_module(module), attr)
     raise AttributeError(f"module 'fsnb.notebook' has no attribute {name!r}")

@@ -121,8 +121,7 @@ def start_feature_server(
     cfg = store.config
     env = dict(os.environ)
     env["FSNB_REGISTRY"] = cfg.registry.url
-    o = cfg.online_store
-    env["FSNB_ONLINE_STORE"] = o.url if o.type == "redis" else (f"sqlite:///{o.path}" if o.type == "sqlite" else o.path)
+    env["FSNB_ONLINE_STORE"] = cfg.online_store.to_url()
     fd, log = tempfile.mkstemp(prefix="fsnb-serve-", suffix=".log")
     cmd = [sys.executable, "-m", "fsnb.cli", "serve", "--repo", str(cfg.repo_path), "--host", "127.0.0.1",
            "--port", str(port), "--workers", str(workers)]

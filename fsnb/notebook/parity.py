@@ -401,7 +401,7 @@ def _entity_keys(store: Store, target: Target, entities: Any, seed: int) -> list
 
 def _cutoffs(store: Store, target: Target, as_of: datetime | str | None) -> dict[str, datetime]:
     """``as_of`` per view: the argument, else the view's materialization watermark, else now."""
-    from fsnb.offline.timeutil import to_utc
+    from fsnb._time import to_utc
 
     now = datetime.now(UTC)
     if as_of is not None:
@@ -438,32 +438,31 @@ def _online_values(
     store: Store, target: Target, keys: list[tuple[Any, ...]], mode: str, server_url: str | None
 ) -> dict[str, tuple[list[Any], list[str], list[Any]]]:
     """``view__feature`` → (values, statuses, event times), read in chunks through ``mode``."""
-    from fsnb.serving.api import get_online_features
-
-    reader: Store = store
+    serving = store.serving
+    own = None
     if mode == "remote":
         from fsnb.notebook.profiler import resolve_server_url
-        from fsnb.store import Store as _Store
 
         url = resolve_server_url(store, server_url)
         if not url:
             raise ConfigError("mode 'remote' needs server_url= (or $FSNB_SERVER_URL)")
-        cfg = store.config
-        reader = _Store(config=dataclasses.replace(
-            cfg, online_store=dataclasses.replace(cfg.online_store, type="remote", path=url)))
+        if serving.server_url != url:
+            from fsnb.serving.remote import RemoteServing
+
+            serving = own = RemoteServing.at(url)
     features = target.service if target.service is not None else list(target.refs)
     out: dict[str, tuple[list[Any], list[str], list[Any]]] = {}
     try:
         for start in range(0, len(keys), CHUNK):
             rows = rows_of(keys[start:start + CHUNK], target.join_keys)
-            resp = get_online_features(reader, features, rows, full_feature_names=True,
-                                       precomputed=(mode == "precomputed") if mode != "remote" else None)
+            resp = serving.read(features, rows, full_feature_names=True,
+                                precomputed=(mode == "precomputed") if mode != "remote" else None)
             for name, values, statuses, tss in resp.iter_columns():
                 acc = out.setdefault(name, ([], [], []))
                 acc[0].extend(values)
                 acc[1].extend(getattr(s, "name", s) for s in statuses)
                 acc[2].extend(tss)
     finally:
-        if reader is not store:
-            reader.close()
+        if own is not None:
+            own.close()
     return out

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import gc
 import os
 import platform
@@ -174,10 +173,7 @@ def resolve_server_url(store: Store, server_url: str | None = None) -> str | Non
     env = os.environ.get(SERVER_URL_ENV)
     if env:
         return env.rstrip("/")
-    online = store.config.online_store
-    if online.type == "remote" and online.path:
-        return online.path.rstrip("/")
-    return None
+    return store.serving.server_url
 
 
 # --------------------------------------------------------------------------------------------------- runners
@@ -275,13 +271,11 @@ class _Direct(_Runner):
 
     def __init__(self, *a: Any) -> None:
         super().__init__(*a)
-        from fsnb.serving.api import get_online_features
-
-        self._get = get_online_features
+        self._serving: Any = self.store.serving
 
     def call(self, rows: Rows, stages: dict[str, int] | None) -> Any:
-        r = self._get(self.store, self.target.features, rows, full_feature_names=self.full,
-                      precomputed=self.precomputed, _stages=stages)
+        r = self._serving.read(self.target.features, rows, full_feature_names=self.full,
+                               precomputed=self.precomputed, trace=stages)
         return self._out(r, stages)
 
 
@@ -310,9 +304,7 @@ class _Async(_Runner):
         self.loop = loop
         self._get: Any = None
         try:
-            from fsnb.serving.api import get_online_features_async
-
-            self._get = get_online_features_async
+            self._get = store.serving.read_async
         except ImportError as err:
             self._missing = _why(err)
 
@@ -320,8 +312,7 @@ class _Async(_Runner):
         return "" if self._get is not None else f"async read path not available: {self._missing}"
 
     async def acall(self, rows: Rows, stages: dict[str, int] | None) -> Any:
-        r = await self._get(self.store, self.target.features, rows, full_feature_names=self.full,
-                            precomputed=False, _stages=stages)
+        r = await self._get(self.target.features, rows, full_feature_names=self.full, precomputed=False, trace=stages)
         return self._out(r, stages)
 
     def call(self, rows: Rows, stages: dict[str, int] | None) -> Any:
@@ -418,35 +409,29 @@ class _Rest(_Runner):
 
 
 class _Remote(_Direct):
-    """The remote SDK: a Store whose online store is the feature server, same registry."""
+    """The remote SDK: a client of the feature server at the profiled URL."""
 
     mode = "remote"
     staged = True
+    precomputed = None
 
     def __init__(self, *a: Any) -> None:
         super().__init__(*a)
-        self._remote: Store | None = None
+        self._own: Any = None
 
     def unavailable(self) -> str:
         problem = _server_problem(self.url)
         if problem:
             return problem
-        from fsnb.store import Store
+        if self._serving.server_url != self.url:
+            from fsnb.serving.remote import RemoteServing
 
-        cfg = self.store.config
-        online = dataclasses.replace(cfg.online_store, type="remote", path=self.url or "")
-        self._remote = Store(config=dataclasses.replace(cfg, online_store=online))
+            self._serving = self._own = RemoteServing.at(self.url or "")
         return ""
 
-    def call(self, rows: Rows, stages: dict[str, int] | None) -> Any:
-        assert self._remote is not None, "unavailable() opens the remote store first"
-        r = self._get(self._remote, self.target.features, rows, full_feature_names=self.full,
-                      precomputed=None, _stages=stages)
-        return self._out(r, stages)
-
     def close(self) -> None:
-        if self._remote is not None:
-            self._remote.close()
+        if self._own is not None:
+            self._own.close()
 
 
 def _runner(mode: str, store: Store, target: Target, url: str | None, output: str, full: bool,

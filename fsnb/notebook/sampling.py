@@ -6,6 +6,7 @@ entities that exist offline (and, after materialization, online).
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from fsnb.definitions import FeatureService, FeatureView
 from fsnb.errors import RequestError
+from fsnb.requests import FeatureRequest
 
 if TYPE_CHECKING:
     from fsnb.store import Store
@@ -51,25 +53,12 @@ class Target:
 
 
 def resolve_target(store: Store, features: Any) -> Target:
-    """Resolve a FeatureService, a service name or ``view:feature`` refs against the store's registry."""
-    snap = store.snapshot()
-    if isinstance(features, str) and ":" not in features:
-        features = snap.get_feature_service(features)
-    if isinstance(features, FeatureService):
-        service = snap.feature_services.get(features.name, features)
-        refs = service.feature_refs
-        views = tuple(snap.get_feature_view(p.name) for p in service.projections)
-        return Target(service, service, refs, views)
-    if isinstance(features, str):
-        features = [features]
-    refs_list = list(features)
-    if not refs_list or not all(isinstance(r, str) and ":" in r for r in refs_list):
-        raise RequestError(
-            f"features must be a FeatureService, a service name or 'view:feature' references, got {features!r}"
-        )
-    names: dict[str, None] = dict.fromkeys(r.split(":", 1)[0] for r in refs_list)
-    views = tuple(snap.get_feature_view(n) for n in names)
-    return Target(refs_list, None, tuple(refs_list), views)
+    """Resolve ``features`` (any form :mod:`fsnb.requests` takes) against the store's registry."""
+    request = FeatureRequest.resolve(store.snapshot(), features)
+    views = tuple(r.view for r in request.views)
+    if request.service is not None:
+        return Target(request.service, request.service, request.refs, views)
+    return Target(list(request.refs), None, request.refs, views)
 
 
 def _key_view(target: Target) -> FeatureView:
@@ -90,10 +79,9 @@ def entity_pool(store: Store, target: Target, *, until: datetime | None = None) 
     ``until``, default the watermark), so the keys are ones materialization has loaded. A view never materialized
     gives every key of its source.
     """
+    from fsnb.offline.base import ViewWindow
+
     view = _key_view(target)
-    offline = store.offline
-    rel = offline.relation(view.source)
-    keys = ", ".join(_q(k) for k in view.join_keys)
     since: datetime | None = None
     try:
         intervals = store.registry.materialization_intervals(view.name)
@@ -103,22 +91,12 @@ def entity_pool(store: Store, target: Target, *, until: datetime | None = None) 
             until = store.registry.watermark(view.name)
     except Exception:  # a registry without interval history: sample from the whole source
         pass
-    where = ""
-    ts = view.source.timestamp_field
-    types = offline.columns(rel)
-    if ts in types and (since is not None or until is not None):
-        from fsnb.offline.store import timestamp_sql
-        from fsnb.offline.timeutil import utc_naive
-
-        expr = timestamp_sql(_q(ts), types[ts])
-        conds = [f"{expr} {op} TIMESTAMP '{utc_naive(t).isoformat(sep=' ')}'"
-                 for op, t in ((">=", since), ("<=", until)) if t is not None]
-        where = " WHERE " + " AND ".join(conds)
-    table = offline.fetch_arrow(
-        f"SELECT DISTINCT {keys} FROM {rel}{where} LIMIT {POOL_LIMIT}", what=f"sampling entities of {view.name}"
-    )
-    cols = [table.column(k).to_pylist() for k in view.join_keys]
-    return sorted(t for t in zip(*cols) if None not in t)
+    keys: list[tuple[Any, ...]] = []
+    batches = store.offline.distinct_keys([ViewWindow(view, since, until)], limit=POOL_LIMIT)
+    with contextlib.closing(batches):
+        for batch in batches:
+            keys.extend(zip(*(batch.column(k).to_pylist() for k in view.join_keys)))
+    return sorted(keys)
 
 
 def keys_from(entity_source: Any, join_keys: Sequence[str]) -> list[tuple[Any, ...]]:
@@ -152,10 +130,6 @@ def sample_keys(pool: Sequence[tuple[Any, ...]], n: int, rng: random.Random) -> 
 def rows_of(keys: Sequence[tuple[Any, ...]], join_keys: Sequence[str]) -> dict[str, list[Any]]:
     """Entity rows as a dict of lists (the cheapest form a request takes)."""
     return {k: [t[i] for t in keys] for i, k in enumerate(join_keys)}
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _py(x: Any) -> Any:

@@ -1,42 +1,54 @@
 """The Redis online store (redis-py + hiredis): one hash per (project, entity), one field per feature view.
 
 Reads pack their commands once and send them down one pooled connection (one round trip per call, whatever the
-number of keys); writes run a Lua script per chunk so an older event time never overwrites a newer one.
+number of keys); writes run a Lua script per chunk so an older event time never overwrites a newer one: the new
+rows' event times are passed in, the stored row's is read from its bytes (``TS_OFFSET``, ``docs/format.md``).
 redis-py errors become :class:`fsnb.errors.OnlineStoreUnavailableError` / :class:`OnlineStoreError` in
-:func:`translate_errors`, the one place that does it.
+:func:`translated`, the one place that does it (also behind :meth:`RedisOnlineStore.translate`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import ssl
+import struct
 import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import redis
 
-from fsnb.config import OnlineStoreConfig, redact_url
-from fsnb.errors import OnlineStoreError, OnlineStoreUnavailableError
-from fsnb.online.base import HashRead, OnlineStore
+from fsnb.config import redact_url
+from fsnb.errors import FsnbError, OnlineStoreError, OnlineStoreUnavailableError
+from fsnb.online._fork import forget_after_fork
+from fsnb.online.base import (
+    HashRead,
+    OnlineStore,
+    SupportsAsync,
+    SupportsDelete,
+    SupportsKeyExpiry,
+    SupportsScan,
+    SupportsVectors,
+)
 from fsnb.online.codec import TS_OFFSET
+from fsnb.online.configs import RedisConfig
 
 __all__ = ["RedisOnlineStore", "translate_errors", "translated"]
 
-# KEYS: hashes; ARGV: field, key ttl seconds, then one packed row per key. A stored row of the same format with a
-# newer event time (i8 little-endian at TS_OFFSET) is kept.
+# KEYS: hashes; ARGV: field, key ttl seconds, the rows' event times (i8 little-endian each, µs), then one packed row
+# per key. A stored row of the same format with a newer event time (i8 little-endian at TS_OFFSET) is kept.
 _WRITE_LUA = f"""
 local field = ARGV[1]
 local ttl = tonumber(ARGV[2])
+local times = ARGV[3]
 local n = 0
 for i = 1, #KEYS do
-  local row = ARGV[i + 2]
+  local row = ARGV[i + 3]
   local keep = false
   local old = redis.call('HGET', KEYS[i], field)
   if old and #old >= {TS_OFFSET + 8} and string.byte(old, 1) == 1 then
-    keep = struct.unpack('<i8', old, {TS_OFFSET + 1}) > struct.unpack('<i8', row, {TS_OFFSET + 1})
+    keep = struct.unpack('<i8', old, {TS_OFFSET + 1}) > struct.unpack('<i8', times, 8 * i - 7)
   end
   if not keep then
     redis.call('HSET', KEYS[i], field, row)
@@ -311,20 +323,6 @@ except ImportError:  # pragma: no cover - other redis-py layouts read reply by r
     _NOT_ENOUGH = None
 
 
-#: every open RedisOnlineStore, so a forked child drops the connections it inherited (checked once per fork
-#: rather than with a getpid() per read)
-_live_stores: weakref.WeakSet[RedisOnlineStore] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    for store in list(_live_stores):
-        store._forget_connections()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
 def _escape_glob(prefix: bytes) -> bytes:
     out = bytearray()
     for c in prefix:
@@ -334,34 +332,54 @@ def _escape_glob(prefix: bytes) -> bytes:
     return bytes(out)
 
 
-class RedisOnlineStore(OnlineStore):
+class RedisOnlineStore(SupportsAsync, SupportsVectors, SupportsScan, SupportsDelete, SupportsKeyExpiry, OnlineStore):
     """Online rows and vectors in Redis. ``redis://``, ``rediss://`` and ``unix://`` URLs."""
 
-    capabilities = frozenset({"rows", "vectors", "async", "key_expiry", "scan", "delete"})
+    name = "redis"
 
-    def __init__(self, config: OnlineStoreConfig) -> None:
+    def __init__(self, config: RedisConfig) -> None:
         self.config = config
         self.url = config.url
         self.write_batch_size = max(1, config.write_batch_size)
         self.key_ttl_seconds = int(config.key_ttl_seconds)
+        #: seconds an async read waits for its replies
+        self._read_timeout = config.timeouts.read
         self._options = {
-            "max_connections": config.connection_pool_size,
-            "socket_timeout": config.socket_timeout,
-            "socket_connect_timeout": config.connect_timeout,
+            "max_connections": config.limits.pool_size,
+            "socket_timeout": config.timeouts.read,
+            "socket_connect_timeout": config.timeouts.connect,
         }
         with translate_errors(self.url):
-            self.pool = redis.ConnectionPool.from_url(self.url, **self._options)
+            self.pool = self._connection_pool()
         self.client: redis.Redis = redis.Redis(connection_pool=self.pool)
         self._write_script = self.client.register_script(_WRITE_LUA)
         self._async_pools: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         self._idle: list[Any] = []
         self._async_idle: weakref.WeakKeyDictionary[Any, list[_AsyncLink]] = weakref.WeakKeyDictionary()
-        _live_stores.add(self)
+        forget_after_fork(self)
         self._heads: dict[int, bytes] = {}
         self._fields: dict[tuple[bytes, ...], bytes] = {}
 
     def __repr__(self) -> str:
         return f"RedisOnlineStore({redact_url(self.url)!r})"
+
+    def describe(self) -> str:
+        return self.config.describe()
+
+    def translate(self, exc: BaseException) -> FsnbError | None:
+        """redis-py's errors (those of a server-side async read too) as fsnb errors; None for anything else."""
+        return translated(self.url, exc) if isinstance(exc, redis.RedisError) else None
+
+    @classmethod
+    def check(cls, config: RedisConfig, timeout: float) -> str:
+        client = redis.Redis.from_url(config.url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        try:
+            with translate_errors(config.url):
+                client.ping()
+                version = client.info("server").get("redis_version", "?")
+        finally:
+            client.close()
+        return f"redis {redact_url(config.url)} · server {version}"
 
     # ------------------------------------------------------------------------------------ packing
 
@@ -430,13 +448,21 @@ class RedisOnlineStore(OnlineStore):
 
     # ------------------------------------------------------------------------------------ async reads
 
-    def _async_pool(self) -> Any:
+    def _connection_pool(self) -> redis.ConnectionPool:
+        """The sync pool (a subclass finds its server another way, e.g. through Sentinel)."""
+        return redis.ConnectionPool.from_url(self.url, **self._options)
+
+    def _new_async_pool(self) -> Any:
+        """An async pool for the running loop (see :meth:`_connection_pool`)."""
         import redis.asyncio
 
+        return redis.asyncio.ConnectionPool.from_url(self.url, **self._options)
+
+    def _async_pool(self) -> Any:
         loop = asyncio.get_running_loop()
         pool = self._async_pools.get(loop)
         if pool is None:
-            pool = redis.asyncio.ConnectionPool.from_url(self.url, **self._options)
+            pool = self._new_async_pool()
             self._async_pools[loop] = pool
         return pool
 
@@ -447,7 +473,7 @@ class RedisOnlineStore(OnlineStore):
         if idle is None:
             self._drop_closed_loops()
             idle = self._async_idle.setdefault(loop, [])
-        timeout = self.config.socket_timeout
+        timeout = self._read_timeout
         for attempt in (0, 1):
             link = None
             try:
@@ -486,16 +512,20 @@ class RedisOnlineStore(OnlineStore):
 
     # ------------------------------------------------------------------------------------ writes
 
-    def write_rows(self, keys: Sequence[bytes], field: bytes, rows: Sequence[bytes]) -> int:
+    def write_rows(
+        self, keys: Sequence[bytes], field: bytes, rows: Sequence[bytes], event_times_us: Sequence[int]
+    ) -> int:
         size = self.write_batch_size
         written = 0
         with translate_errors(self.url):
             pipe = self.client.pipeline(transaction=False)
             queued = 0
             for start in range(0, len(keys), size):
+                chunk = keys[start : start + size]
+                times = struct.pack(f"<{len(chunk)}q", *event_times_us[start : start + size])
                 self._write_script(
-                    keys=list(keys[start : start + size]),
-                    args=[field, self.key_ttl_seconds, *rows[start : start + size]],
+                    keys=list(chunk),
+                    args=[field, self.key_ttl_seconds, times, *rows[start : start + size]],
                     client=pipe,
                 )
                 queued += 1

@@ -10,17 +10,15 @@ import contextlib
 import itertools
 import os
 import sqlite3
-import struct
 import threading
-import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from fsnb.config import OnlineStoreConfig
-from fsnb.errors import OnlineStoreError, OnlineStoreUnavailableError
-from fsnb.online.base import HashRead, OnlineStore
-from fsnb.online.codec import TS_OFFSET
+from fsnb.errors import FsnbError, OnlineStoreError, OnlineStoreUnavailableError
+from fsnb.online._fork import forget_after_fork
+from fsnb.online.base import HashRead, OnlineStore, SupportsAsync, SupportsDelete, SupportsScan, SupportsVectors
+from fsnb.online.configs import SqliteConfig
 
 __all__ = ["SqliteOnlineStore"]
 
@@ -39,7 +37,6 @@ _UPSERT = (
 )
 _SET = "INSERT OR REPLACE INTO fsnb_online (k, f, v, ts) VALUES (?, X'', ?, 0)"
 _CHUNK = 500
-_TS = struct.Struct("<q")
 _ids = itertools.count()
 
 
@@ -54,25 +51,12 @@ def _upper(prefix: bytes) -> bytes | None:
     return bytes(p)
 
 
-#: every open file-backed SqliteOnlineStore, so a forked child stops using the connections it inherited
-_live_stores: weakref.WeakSet[SqliteOnlineStore] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    for store in list(_live_stores):
-        store._forget_connections()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-class SqliteOnlineStore(OnlineStore):
+class SqliteOnlineStore(SupportsAsync, SupportsVectors, SupportsScan, SupportsDelete, OnlineStore):
     """Online rows and vectors in a SQLite file (``:memory:`` for a private in-process database)."""
 
-    capabilities = frozenset({"rows", "vectors", "async", "scan", "delete"})
+    name = "sqlite"
 
-    def __init__(self, config: OnlineStoreConfig) -> None:
+    def __init__(self, config: SqliteConfig) -> None:
         self.config = config
         self.write_batch_size = max(1, config.write_batch_size)
         path = config.path or ":memory:"
@@ -89,11 +73,37 @@ class SqliteOnlineStore(OnlineStore):
         self._inherited: list[sqlite3.Connection] = []
         conn = self._conn()  # creates the schema; keeps an in-memory database alive
         self._keepalive: sqlite3.Connection | None = conn
-        if not self._uri:
-            _live_stores.add(self)
+        if not self._uri:  # a file: a forked child stops using the connections it inherited
+            forget_after_fork(self)
 
     def __repr__(self) -> str:
         return f"SqliteOnlineStore({self.path!r})"
+
+    def describe(self) -> str:
+        return self.config.describe()
+
+    def translate(self, exc: BaseException) -> FsnbError | None:
+        if isinstance(exc, sqlite3.OperationalError):
+            return OnlineStoreUnavailableError(f"SQLite online store at {self.path}: {exc}")
+        if isinstance(exc, sqlite3.Error):
+            return OnlineStoreError(f"SQLite online store at {self.path}: {exc}")
+        return None
+
+    @classmethod
+    def check(cls, config: SqliteConfig, timeout: float) -> str:
+        """Open the file read-only; a missing file is reported, not created (a check must not create it)."""
+        path = config.path
+        if path != ":memory:" and not os.path.exists(path):
+            folder = os.path.dirname(path) or "."
+            if os.path.isdir(folder) and not os.access(folder, os.W_OK):
+                raise PermissionError(f"cannot create {path}: folder is not writable")
+            return f"sqlite {path} (not created yet; materialize or write to create it)"
+        con = sqlite3.connect(path, timeout=timeout)
+        try:
+            con.execute("SELECT 1").fetchone()
+        finally:
+            con.close()
+        return f"sqlite {path}"
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -119,15 +129,16 @@ class SqliteOnlineStore(OnlineStore):
     def _run(self, fn: Any) -> Any:
         try:
             return fn(self._conn())
-        except sqlite3.OperationalError as e:
-            raise OnlineStoreUnavailableError(f"SQLite online store at {self.path}: {e}") from e
         except sqlite3.Error as e:
-            raise OnlineStoreError(f"SQLite online store at {self.path}: {e}") from e
+            raise self.translate(e) from e  # type: ignore[misc]
 
     # ------------------------------------------------------------------------------------------ rows
 
-    def write_rows(self, keys: Sequence[bytes], field: bytes, rows: Sequence[bytes]) -> int:
-        params = [(k, field, r, _TS.unpack_from(r, TS_OFFSET)[0]) for k, r in zip(keys, rows)]
+    def write_rows(
+        self, keys: Sequence[bytes], field: bytes, rows: Sequence[bytes], event_times_us: Sequence[int]
+    ) -> int:
+        times = event_times_us.tolist() if hasattr(event_times_us, "tolist") else event_times_us  # numpy → ints
+        params = list(zip(keys, itertools.repeat(field), rows, times))
 
         def go(conn: sqlite3.Connection) -> int:
             before = conn.total_changes

@@ -1,12 +1,5 @@
-"""Precomputed vectors of ``FeatureService(precompute_online=True)``: one blob per entity, read with one GET.
-
-Vector format 1: ``u8 version | 8-byte service fingerprint | fixed part of each view's row | one JSON array``:
-each view contributes the fixed part of a packed row over the service's projection of it (header with its own
-event time, null bitmap, fixed-width values; all zeros when the entity has no row in that view), in service order,
-then the variable values of every view follow as one JSON array. N vectors decode with one ``np.frombuffer`` and
-one ``json.loads``. A marker value per service (``<fingerprint>:<built at, µs>``) records the last full build;
-reads fetch it in the same round trip and raise :class:`fsnb.errors.VectorsNotBuiltError` when it is missing or
-names another fingerprint.
+"""Building precomputed vectors (the format is in :mod:`fsnb.online.vector_format`): full builds and the refresh
+of the entities a write touched.
 """
 
 from __future__ import annotations
@@ -14,11 +7,12 @@ from __future__ import annotations
 import struct
 import time
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fsnb.definitions import FeatureService, FeatureView
-from fsnb.errors import RequestError, VectorsNotBuiltError
-from fsnb.online.codec import ROW_FORMAT_VERSION, RowCodec, SegmentsCodec
+from fsnb.errors import RequestError
+from fsnb.online.base import SupportsScan, SupportsVectors, require
+from fsnb.online.codec import ROW_FORMAT_VERSION, SegmentsCodec
 from fsnb.online.keys import (
     KEY_FORMAT_VERSION,
     decode_entity_key,
@@ -26,73 +20,16 @@ from fsnb.online.keys import (
     marker_key,
     vector_key_prefix,
 )
+from fsnb.online.vector_format import vector_codec, vector_head
 from fsnb.online.writes import codec_for, codec_for_fields
 
 if TYPE_CHECKING:
+    from fsnb._parts import StoreParts
     from fsnb.registry.snapshot import RegistrySnapshot
-    from fsnb.serving.plan import ReadPlan
-    from fsnb.store import Store
 
-__all__ = ["VECTOR_FORMAT_VERSION", "build_vectors", "refresh_vectors", "vector_blobs", "vector_bodies"]
+__all__ = ["build_vectors", "refresh_vectors", "vector_marker"]
 
-VECTOR_FORMAT_VERSION = 1
 _SID = struct.Struct("<I")
-
-
-def _rebuild_hint(service: str) -> str:
-    return f"run `fsnb materialize ...` or `store.build_vectors({service!r})` to rebuild them"
-
-
-def vector_head(fingerprint: str) -> bytes:
-    """The first bytes of every vector of a service with this fingerprint."""
-    return bytes([VECTOR_FORMAT_VERSION]) + bytes.fromhex(fingerprint)
-
-
-def vector_codec(codecs: Sequence[RowCodec]) -> SegmentsCodec:
-    return SegmentsCodec(codecs, header=9)
-
-
-def vector_keys(plan: ReadPlan, keys: list[bytes], checking: bool) -> list[bytes]:
-    """The keys to GET for a precomputed read: the marker first when it is due for a check, then the vectors."""
-    return [plan.vector.marker, *keys] if checking else keys  # type: ignore[union-attr]
-
-
-def vector_bodies(plan: ReadPlan, raw: list[bytes | None], checking: bool) -> list[bytes | None]:
-    """The vector bodies of a GET reply (the marker first when ``checking``, then one vector per unique entity):
-    None where there is no vector, or one left from another schema (an entity with no rows since the last build),
-    which reads as NOT_FOUND. Raises VectorsNotBuiltError when the checked marker is missing or stale."""
-    vp = plan.vector
-    assert vp is not None
-    if checking:
-        marker = raw[0]
-        raw = raw[1:]
-        if marker is None:
-            raise VectorsNotBuiltError(
-                f"precomputed vectors of feature service {vp.service!r} were never built; "
-                + _rebuild_hint(vp.service)
-            )
-        fp = marker.split(b":", 1)[0].decode()
-        if fp != vp.fingerprint:
-            raise VectorsNotBuiltError(
-                f"precomputed vectors of feature service {vp.service!r} were built for another version of its "
-                f"schema (fingerprint {fp}, now {vp.fingerprint}); " + _rebuild_hint(vp.service)
-            )
-        vp.checked()
-    head = vp.head
-    size = 9 + vp.codec.width
-    return [b if b is not None and b[:9] == head and len(b) > size else None for b in raw]
-
-
-def vector_blobs(
-    plan: ReadPlan, raw: list[bytes | None], inv: Any, checking: bool, small: bool
-) -> list[tuple[Any, Any, Any]]:
-    """Decode a GET reply (see :func:`vector_bodies`) into per-view columns; ``small`` picks the few-rows
-    decoder."""
-    vp = plan.vector
-    assert vp is not None
-    bodies = vector_bodies(plan, raw, checking)
-    decoded = vp.codec.decode_py(bodies) if small else vp.codec.decode(bodies)
-    return [(view, d, inv) for view, d in zip(vp.views, decoded)]
 
 
 _vector_codecs: dict[tuple[int, ...], SegmentsCodec] = {}
@@ -146,7 +83,7 @@ class _Build:
         found = d.found.tolist()
         return [r if ok else None for r, ok in zip(rows, found)]
 
-    def write(self, store: Store, keys: Sequence[bytes]) -> int:
+    def write(self, store: StoreParts, keys: Sequence[bytes]) -> int:
         """Read the views' rows of ``keys`` (one round trip) and write their vectors (one pipeline)."""
         keys = list(dict.fromkeys(keys))
         if not keys:
@@ -163,7 +100,7 @@ class _Build:
             out_keys.append(vp + k)
             out_vals.append(head + join([pv[j] for pv in per_view]))
         if out_keys:
-            store.online.write_values(out_keys, out_vals)
+            require(store.online, SupportsVectors, what="precomputed vectors").write_values(out_keys, out_vals)
         return len(out_keys)
 
 
@@ -176,7 +113,7 @@ def _services_reading(snapshot: RegistrySnapshot, views: Iterable[str]) -> list[
     ]
 
 
-def refresh_vectors(store: Store, keys: Sequence[bytes], *, views: Iterable[str]) -> int:
+def refresh_vectors(store: StoreParts, keys: Sequence[bytes], *, views: Iterable[str]) -> int:
     """Rebuild the vectors of every precompute_online service reading any of ``views``, for exactly ``keys``
     (canonical entity keys). Returns the number of vectors written."""
     if not keys:
@@ -190,7 +127,7 @@ def refresh_vectors(store: Store, keys: Sequence[bytes], *, views: Iterable[str]
     return total
 
 
-def build_vectors(store: Store, service: FeatureService | str, progress: bool = True) -> int:
+def build_vectors(store: StoreParts, service: FeatureService | str, progress: bool = True) -> int:
     """Rebuild every vector of ``service`` from the rows online (a scan of the project's keys), then mark the
     build. Returns the number of vectors written."""
     snapshot = store.snapshot()
@@ -214,7 +151,8 @@ def build_vectors(store: Store, service: FeatureService | str, progress: bool = 
     total = 0
     n = len(build.hash_prefix)
     try:
-        for batch in store.online.scan_keys(scan_prefix, count=2000):
+        online = require(store.online, SupportsScan, what="build_vectors")
+        for batch in online.scan_keys(scan_prefix, count=2000):
             keys = [k[n:] for k in batch]
             written = build.write(store, [k for k in keys if list(decode_entity_key(k)) == names])
             total += written
@@ -224,13 +162,17 @@ def build_vectors(store: Store, service: FeatureService | str, progress: bool = 
         if bar is not None:
             bar.close()
     marker = f"{service.fingerprint()}:{time.time_ns() // 1000}".encode()
-    store.online.write_values([marker_key(snapshot.project, service.name)], [marker])
+    require(store.online, SupportsVectors, what="build_vectors").write_values(
+        [marker_key(snapshot.project, service.name)], [marker]
+    )
     return total
 
 
-def vector_marker(store: Store, service: str) -> tuple[str, int] | None:
+def vector_marker(store: StoreParts, service: str) -> tuple[str, int] | None:
     """(fingerprint, built at µs) of the last full build of ``service``'s vectors, or None."""
-    [raw] = store.online.read_values([marker_key(store.project, service)])
+    [raw] = require(store.online, SupportsVectors, what="precomputed vectors").read_values(
+        [marker_key(store.project, service)]
+    )
     if raw is None:
         return None
     fp, _, at = raw.decode().partition(":")

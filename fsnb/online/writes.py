@@ -6,14 +6,15 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from fsnb.errors import DataValidationError
+from fsnb.online.base import SupportsDelete, require
 from fsnb.online.codec import RowCodec, json_texts
 from fsnb.online.keys import encode_prefixed_keys, hash_key_prefix
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from fsnb._parts import StoreParts
     from fsnb.definitions import FeatureView
-    from fsnb.store import Store
     from fsnb.types import DType
 
 __all__ = ["arrow_column_values", "delete_view_data", "table_from", "write_view_table"]
@@ -143,7 +144,7 @@ def validate_table(view: FeatureView, table: pa.Table, timestamp_column: str) ->
         raise DataValidationError(f"timestamp column {timestamp_column!r} has missing values")
 
 
-def write_view_table(store: Store, view: FeatureView, table: pa.Table, *, timestamp_column: str) -> list[bytes]:
+def write_view_table(store: StoreParts, view: FeatureView, table: pa.Table, *, timestamp_column: str) -> list[bytes]:
     """Validate, encode and write ``table``'s rows of ``view`` online; a stored row with a newer event time wins.
 
     Returns the canonical entity keys of the rows, in row order (duplicates included).
@@ -161,13 +162,15 @@ def write_view_table(store: Store, view: FeatureView, table: pa.Table, *, timest
     ts = timestamps_us(table.column(timestamp_column), f"timestamp column {timestamp_column!r}")
     import numpy as np
 
-    rows = codec.encode_columns(columns, np.asarray(ts.to_numpy(zero_copy_only=False), dtype=np.int64))
+    times: Any = np.asarray(ts.to_numpy(zero_copy_only=False), dtype=np.int64)  # a sequence of µs
+    rows = codec.encode_columns(columns, times)
     prefix = hash_key_prefix(store.project)
-    store.online.write_rows([prefix + k for k in keys], view.name.encode(), rows)
+    store.online.write_rows([prefix + k for k in keys], view.name.encode(), rows, times)
     return keys
 
 
-def delete_view_data(store: Store, view: FeatureView | str) -> int:
+def delete_view_data(store: StoreParts, view: FeatureView | str) -> int:
     """Remove every online row of ``view`` (for example after the view is deleted); returns how many."""
     name = view if isinstance(view, str) else view.name
-    return store.online.delete_field(hash_key_prefix(store.project) + b"\x01", name.encode())
+    online = require(store.online, SupportsDelete, what="deleting a feature view's online rows")
+    return online.delete_field(hash_key_prefix(store.project) + b"\x01", name.encode())

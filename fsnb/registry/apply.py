@@ -17,15 +17,15 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from fsnb.definitions import DataSource, Entity, FeatureService, FeatureView, ParquetSource, PushSource, from_spec
+from fsnb.definitions import DataSource, Entity, FeatureService, FeatureView, ParquetSource, from_spec
 from fsnb.errors import DefinitionError, OfflineStoreError, SchemaMismatchError
 from fsnb.registry.plan import KIND_LABELS, ApplyPlan, diff_plan
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from fsnb.config import Config
-    from fsnb.store import Store
+    from fsnb._parts import StoreParts
+    from fsnb.offline.base import OfflineEngine
 
 __all__ = ["apply", "check_references", "check_source_schemas", "collect_objects", "plan"]
 
@@ -35,7 +35,7 @@ Definition = Entity | DataSource | FeatureView | FeatureService
 _TYPES = (Entity, DataSource, FeatureView, FeatureService)
 
 
-def apply(store: Store, objects: Definition | Iterable[Definition], prune: bool = False) -> ApplyPlan:
+def apply(store: StoreParts, objects: Definition | Iterable[Definition], prune: bool = False) -> ApplyPlan:
     """Validate ``objects`` and write them to ``store``'s registry in one transaction; returns the applied plan.
 
     Nothing is written when validation fails; re-applying identical objects writes nothing and keeps the
@@ -45,7 +45,7 @@ def apply(store: Store, objects: Definition | Iterable[Definition], prune: bool 
     registry = store.registry
     _, current = registry.current_specs()
     check_references(objs, current, prune=prune, project=store.project)  # fail fast, before reading sources
-    check_source_schemas(objs, store.config, offline=_open_offline(store))
+    check_source_schemas(objs, store.offline)
 
     def validate(locked_current: dict[tuple[str, str], dict[str, Any]], _plan: ApplyPlan) -> None:
         check_references(objs, locked_current, prune=prune, project=store.project)
@@ -53,12 +53,12 @@ def apply(store: Store, objects: Definition | Iterable[Definition], prune: bool 
     return registry.apply_objects(objs, prune=prune, validate=validate)
 
 
-def plan(store: Store, objects: Definition | Iterable[Definition], prune: bool = False) -> ApplyPlan:
+def plan(store: StoreParts, objects: Definition | Iterable[Definition], prune: bool = False) -> ApplyPlan:
     """What :func:`apply` would add, change and remove, after the same validation, without writing."""
     objs = collect_objects(objects)
     version, current = store.registry.current_specs()
     check_references(objs, current, prune=prune, project=store.project)
-    check_source_schemas(objs, store.config, offline=_open_offline(store))
+    check_source_schemas(objs, store.offline)
     desired = {(o.kind, o.name): o.to_dict() for o in objs}
     return diff_plan(store.project, current, desired, prune=prune, version=version)
 
@@ -188,64 +188,24 @@ def check_references(
 # --------------------------------------------------------------------------------------------- source schemas
 
 
-def _open_offline(store: Store) -> Any:
-    """The store's offline store if this process already opened it (it holds its database file)."""
-    return getattr(store, "_offline", None)
+def check_source_schemas(objects: Sequence[Definition], offline: OfflineEngine) -> None:
+    """Check every applied feature view against the real schema of its source, as the offline engine reads it.
 
-
-def check_source_schemas(objects: Sequence[Definition], config: Config, *, offline: Any = None) -> None:
-    """Check every applied feature view against the real schema of its source (read with DuckDB).
-
-    ``offline``: an open ``OfflineStore``, used for tables of its own database (which this process has open).
+    A PushSource whose batch files do not exist yet passes (its schema is checked on push).
     """
-    views = [o for o in objects if isinstance(o, FeatureView)]
-    if not views:
-        return
-    from fsnb.offline.sources import schema_connection
-
-    con = schema_connection()
-    try:
-        _check_views(views, config, con, offline)
-    finally:
-        con.close()
-
-
-def _schema(src: DataSource, config: Config, con: Any, offline: Any) -> pa.Schema:
-    from fsnb.offline.sources import in_offline_database, source_relation, source_schema
-
-    if offline is not None and in_offline_database(src, config):
-        with offline.cursor(f"reading the schema of {src.name!r}") as cur:
-            return cur.sql(f"SELECT * FROM {source_relation(src, config)} AS src LIMIT 0").arrow().schema
-    return source_schema(src, config, connection=con)
-
-
-def _check_views(views: list[FeatureView], config: Config, con: Any, offline: Any) -> None:
     schemas: dict[str, pa.Schema | None] = {}
-    for view in views:
+    for view in (o for o in objects if isinstance(o, FeatureView)):
         src = view.source
         if src.name not in schemas:
             try:
-                schemas[src.name] = _schema(src, config, con, offline)
+                schemas[src.name] = offline.schema(src)
             except OfflineStoreError as e:
-                batch = src.batch_source
-                if isinstance(src, PushSource) and isinstance(batch, ParquetSource) and _no_files(batch, config):
-                    log.info("PushSource %r has no batch data yet; its schema is checked on push", src.name)
-                    schemas[src.name] = None
-                else:
-                    raise SchemaMismatchError(f"FeatureView {view.name!r}: cannot read its source: {e}") from e
+                raise SchemaMismatchError(f"FeatureView {view.name!r}: cannot read its source: {e}") from e
+            if schemas[src.name] is None:
+                log.info("PushSource %r has no batch data yet; its schema is checked on push", src.name)
         schema = schemas[src.name]
         if schema is not None:
             _check_view_schema(view, schema)
-
-
-def _no_files(source: ParquetSource, config: Config) -> bool:
-    from fsnb.offline.sources import source_paths
-
-    try:
-        source_paths(source, config)
-    except OfflineStoreError:
-        return True
-    return False
 
 
 def _check_view_schema(view: FeatureView, schema: pa.Schema) -> None:

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from fsnb._time import utc_naive as _utc_naive
 from fsnb.config import redact_url
 from fsnb.definitions import DataSource, Entity, FeatureService, FeatureView, from_spec
 from fsnb.errors import ConcurrentApplyError, DefinitionError, FsnbError, MaterializationError, RegistryError
@@ -51,18 +52,6 @@ def normalise_registry_url(url: str) -> str:
     if "://" in url:
         return url
     return f"sqlite:///{Path(os.path.expanduser(url)).absolute()}"
-
-
-def _utc_naive(value: datetime | str) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if not isinstance(value, datetime):
-        raise MaterializationError(f"expected a datetime, got {value!r}")
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return datetime(
-        value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond
-    )  # a plain datetime, also from pandas.Timestamp
 
 
 def _utc(value: datetime) -> datetime:

@@ -14,20 +14,21 @@ from fsnb.definitions import FeatureService, FeatureView, Field
 from fsnb.errors import (
     EmptyRequestError,
     ExtraJoinKeyError,
-    FeatureNotFoundError,
     JoinKeyTypeError,
     MissingJoinKeyError,
     RequestError,
 )
 from fsnb.online.codec import ROW_FORMAT_VERSION, RowCodec, SegmentsCodec, loads_json, python_converter
 from fsnb.online.keys import hash_key_prefix, key_encoder, marker_key, vector_key_prefix
+from fsnb.online.vector_format import vector_codec, vector_head
+from fsnb.requests import FeatureRequest
 from fsnb.serving.response import NOT_FOUND, OUTSIDE_MAX_AGE, PRESENT
 from fsnb.types import DType
 
 if TYPE_CHECKING:
     from fsnb.registry.snapshot import RegistrySnapshot
 
-__all__ = ["KeyGroup", "ReadPlan", "VectorPlan", "VectorRows", "ViewRead", "compile_plan", "resolve_features"]
+__all__ = ["KeyGroup", "ReadPlan", "VectorPlan", "VectorRows", "ViewRead", "cached_plan", "compile_plan"]
 
 _MAX_PLANS = 512
 _loads = loads_json
@@ -150,8 +151,6 @@ class VectorPlan:
     RECHECK_SECONDS = 1.0
 
     def __init__(self, service: str, fingerprint: str, prefix: bytes, marker: bytes, views: list[ViewRead]) -> None:
-        from fsnb.online.vectors import vector_codec, vector_head
-
         self.service = service
         self.fingerprint = fingerprint
         self.prefix = prefix
@@ -192,53 +191,6 @@ class ReadPlan:
         self.col_view: tuple[int, ...] = ()
 
 
-def resolve_features(
-    snapshot: RegistrySnapshot, features: Any
-) -> tuple[list[tuple[FeatureView, list[Field]]], FeatureService | None]:
-    """(view, selected fields) in request order, and the service if one was named."""
-    service: FeatureService | None = None
-    if isinstance(features, FeatureService):
-        service = features
-    elif isinstance(features, str):
-        service = snapshot.get_feature_service(features)
-    if service is not None:
-        out = []
-        for p in service.projections:
-            view = snapshot.get_feature_view(p.name)
-            have = {f.name: f for f in view.features}
-            sel = []
-            for f in p.features:
-                if f.name not in have:
-                    raise FeatureNotFoundError(
-                        f"feature service {service.name!r} uses {p.name}:{f.name}, which view {p.name!r} no longer "
-                        f"has (it has {list(have)}); update the service and run `fsnb apply`"
-                    )
-                sel.append(have[f.name])
-            out.append((view, sel))
-        return out, service
-    if not isinstance(features, Sequence) or not features:
-        raise EmptyRequestError(
-            "no features requested: pass a list of 'view:feature' references, a FeatureService or a service name"
-        )
-    pairs: list[tuple[FeatureView, list[Field]]] = []
-    seen: set[str] = set()
-    for ref in features:
-        if not isinstance(ref, str) or ":" not in ref:
-            raise RequestError(f"feature reference {ref!r} must look like 'view:feature'")
-        if ref in seen:
-            raise RequestError(f"feature {ref!r} is requested twice")
-        seen.add(ref)
-        vname, _, fname = ref.partition(":")
-        view = snapshot.get_feature_view(vname)
-        field = next((f for f in view.features if f.name == fname), None)
-        if field is None:
-            raise FeatureNotFoundError(
-                f"feature view {vname!r} has no feature {fname!r} (it has {list(view.feature_names)})"
-            )
-        pairs.append((view, [field]))
-    return pairs, None
-
-
 def compile_plan(
     snapshot: RegistrySnapshot,
     features: Any,
@@ -248,19 +200,20 @@ def compile_plan(
     precomputed: bool | None,
 ) -> ReadPlan:
     """Compile and validate a read plan; raises fsnb.errors request errors before any I/O."""
-    selections, service = resolve_features(snapshot, features)
+    request = FeatureRequest.resolve(snapshot, features, full_feature_names=full_feature_names)
+    service = request.service
     plan = ReadPlan()
     plan.project = snapshot.project
     plan.version = snapshot.version
 
     # join keys: union over the views, first-seen order; the request must name exactly these
     key_fields: dict[str, Field] = {}
-    for view, _ in selections:
-        for f in view.entity_columns:
+    for r in request.views:
+        for f in r.view.entity_columns:
             prev = key_fields.setdefault(f.name, f)
             if prev.dtype != f.dtype:
                 raise JoinKeyTypeError(
-                    f"join key {f.name!r} is {prev.dtype.name} in one view and {f.dtype.name} in view {view.name!r}"
+                    f"join key {f.name!r} is {prev.dtype.name} in one view and {f.dtype.name} in view {r.view.name!r}"
                 )
     given = list(request_keys)
     if not given:
@@ -280,19 +233,19 @@ def compile_plan(
     plan.n_keys = len(given)
     key_index = {k: i for i, k in enumerate(given)}
 
-    # output columns
-    names: list[str] = list(given)
+    # output columns: the join keys, then the features in request order
+    names: list[str] = [*given, *request.output_names]
     dtypes: list[DType] = [key_fields[k].dtype for k in given]
     col_of: dict[tuple[str, str], int] = {}
-    for view, fields in selections:
-        for f in fields:
-            col_of[(view.name, f.name)] = len(names)
-            names.append(f"{view.name}__{f.name}" if full_feature_names else f.name)
-            dtypes.append(f.dtype)
-    if len(set(names)) != len(names):
-        dup = sorted({n for n in names if names.count(n) > 1})
+    for col, (v, i) in enumerate(request.columns, start=len(given)):
+        r = request.views[v]
+        col_of[(r.view.name, r.fields[i].name)] = col
+        dtypes.append(r.fields[i].dtype)
+    clash = sorted(set(given) & set(request.output_names))
+    if clash:
         raise RequestError(
-            f"output column name(s) {dup} would appear twice; pass full_feature_names=True to get 'view__feature'"
+            f"output column name(s) {clash} would appear twice (a join key and a feature); "
+            "pass full_feature_names=True to get 'view__feature'"
         )
     plan.columns = tuple(names)
     plan.dtypes = tuple(dtypes)
@@ -305,11 +258,8 @@ def compile_plan(
         )
 
     # per-view reads (grouped by join-key set), in first-seen order
-    order: dict[str, list[Field]] = {}
-    views: dict[str, FeatureView] = {}
-    for view, fields in selections:
-        order.setdefault(view.name, []).extend(fields)
-        views[view.name] = view
+    order: dict[str, list[Field]] = {r.view.name: list(r.fields) for r in request.views}
+    views: dict[str, FeatureView] = {r.view.name: r.view for r in request.views}
     if use_vectors:
         assert service is not None
         segs: list[ViewRead] = []

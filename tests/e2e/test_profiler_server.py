@@ -46,12 +46,8 @@ def test_every_mode_is_measured_with_a_server(served) -> None:
 
 
 def test_the_remote_sdk_returns_what_direct_returns(served) -> None:
-    import dataclasses
-
     store, server = served
-    cfg = store.config
-    remote = Store(config=dataclasses.replace(
-        cfg, online_store=dataclasses.replace(cfg.online_store, type="remote", path=server.url)))
+    remote = Store(store.config.repo_path, online_store=server.url)
     try:
         rows = {"customer_id": [1, 2, 3]}
         direct = store.get_online_features("realtime_scoring", rows, precomputed=False).to_dict()

@@ -30,7 +30,7 @@ def server(repo: Path, redis: RedisServer) -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope="module")
 def remote(repo: Path, server: ServerProcess) -> Iterator[fsnb.Store]:
-    with fsnb.Store(repo, online_store={"type": "remote", "path": server.url, "connection_retries": 2}) as store:
+    with fsnb.Store(repo, online_store={"type": "remote", "path": server.url, "limits": {"retries": 2}}) as store:
         yield store
 
 
@@ -66,6 +66,45 @@ def test_remote_reads_equal_direct_reads(
     b = remote.get_online_features(features, rows, full_feature_names=full)  # type: ignore[arg-type]
     assert_same(a, b)
     assert {"PRESENT", "NOT_FOUND"} <= {s for _, _, st, _ in b.iter_columns() for s in st}
+
+
+def naming_forms(store: fsnb.Store) -> list[object]:
+    """Every way of naming features: one ref, a list, a view, a projection, a list of both, a service, its name."""
+    demo = store.get_feature_view("customer_demographics")
+    return [
+        "customer_demographics:age",
+        ["transaction_stats:txn_count_7d", "customer_demographics:age"],
+        demo,
+        demo[["segment", "age"]],
+        [demo[["age"]], "transaction_stats:txn_count_7d"],
+        store.get_feature_service("risk_model"),
+        "risk_model",
+    ]
+
+
+@pytest.mark.parametrize("form", range(7))
+@pytest.mark.parametrize("full", [False, True])
+def test_every_naming_form_means_the_same_online_offline_and_remote(
+    direct: fsnb.Store, remote: fsnb.Store, form: int, full: bool
+) -> None:
+    features = naming_forms(direct)[form]
+    ids = [1, 2, 3]
+    a = direct.get_online_features(features, {"customer_id": ids}, full_feature_names=full)  # type: ignore[arg-type]
+    b = remote.get_online_features(features, {"customer_id": ids}, full_feature_names=full)  # type: ignore[arg-type]
+    assert_same(a, b)
+    now = pd.Timestamp.now(tz="UTC")
+    edf = pd.DataFrame({"customer_id": ids, "event_timestamp": [now] * len(ids)})
+    training = direct.get_historical_features(edf, features, full_feature_names=full).to_df()  # type: ignore[arg-type]
+    assert list(training.columns) == ["customer_id", "event_timestamp", *a.feature_names[1:]]
+
+
+def test_one_feature_reference_online_equals_the_training_set(direct: fsnb.Store) -> None:
+    ids = [1, 2, 3, 4]
+    online = direct.get_online_features("customer_demographics:age", {"customer_id": ids}).to_dict()
+    edf = pd.DataFrame({"customer_id": ids, "event_timestamp": [pd.Timestamp.now(tz="UTC")] * len(ids)})
+    training = direct.get_historical_features(edf, "customer_demographics:age").to_df()
+    assert online["age"] == [None if pd.isna(v) else int(v) for v in training["age"]]
+    assert online["customer_id"] == ids
 
 
 def test_remote_reads_of_merchants_with_map_struct_json(direct: fsnb.Store, remote: fsnb.Store) -> None:
@@ -195,6 +234,6 @@ def test_remote_store_with_auth(repo: Path, redis: RedisServer, tmp_path: Path) 
                 stranger.get_online_features("risk_model", {"customer_id": [1]})
             with pytest.raises(E.ForbiddenError):
                 reader.write_to_online_store("customer_demographics", pd.DataFrame({"customer_id": [1]}))
-            assert READ_TOKEN not in repr(reader) and READ_TOKEN not in repr(reader.online)
+            assert READ_TOKEN not in repr(reader) and READ_TOKEN not in repr(reader.serving)
         log = server.log()
     assert READ_TOKEN not in log and ADMIN_TOKEN not in log

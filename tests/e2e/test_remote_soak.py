@@ -37,7 +37,7 @@ def test_soak_sequential_remote_calls(tmp_path: Path, own_redis: RedisServer) ->
         connections_before = metric(metric_samples(server.url), "fsnb_feature_server_connections_opened_total")
         client_before = rss(os.getpid())
         workers_before = {pid: rss(pid) for pid in server.worker_pids()}
-        session = store.online.http.session(server.url)
+        session = store.serving.http.session(server.url)
         wrapper = session.request
 
         for i in range(CALLS):
@@ -48,9 +48,9 @@ def test_soak_sequential_remote_calls(tmp_path: Path, own_redis: RedisServer) ->
         client_growth = rss(os.getpid()) - client_before
         connections = metric(metric_samples(server.url), "fsnb_feature_server_connections_opened_total")
         worker_growth = {pid: rss(pid) - before for pid, before in workers_before.items()}
-        assert store.online.http.session(server.url) is session
+        assert store.serving.http.session(server.url) is session
         assert session.request is wrapper  # wrapped once per session, never per call
-        assert store.online.http.sessions_created == 1
+        assert store.serving.http.sessions_created == 1
         # one keep-alive connection carried all 10,000 calls (+1 for the /metrics scrape itself)
         assert connections - connections_before <= 2
         assert client_growth < 20 * 2**20, f"client RSS grew {client_growth / 2**20:.1f} MiB"

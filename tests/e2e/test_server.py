@@ -29,12 +29,16 @@ def server(repo: Path, redis: RedisServer) -> Iterator[ServerProcess]:
 
 def post(server: ServerProcess, path: str, body: object = None, *, data: bytes | None = None,
          headers: dict[str, str] | None = None) -> requests.Response:
+    headers = {"Content-Type": "application/json", **(headers or {})}
     return requests.post(server.url + path, json=body if data is None else None, data=data, headers=headers,
                          timeout=10)
 
 
-def iso(ts: datetime | None) -> str | None:
-    return None if ts is None else ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
+def iso(ts: datetime | None) -> str:
+    """Feast's spelling: the epoch for no event time, no fraction when it is zero."""
+    from fsnb.wire import event_time_texts
+
+    return event_time_texts([ts])[0]
 
 
 def assert_matches_direct(body: dict, expected: fsnb.serving.response.OnlineResponse) -> None:  # type: ignore[name-defined]
@@ -54,12 +58,13 @@ def assert_matches_direct(body: dict, expected: fsnb.serving.response.OnlineResp
 
 
 def test_feast_shaped_request_is_answered_in_feast_shape(server: ServerProcess, direct: fsnb.Store) -> None:
-    # Feast's documented curl example (features + entities, no Content-Type header), on the banking data.
+    # Feast's documented curl example (features + entities, sent as JSON), on the banking data.
     body = (
         b'{"features": ["transaction_stats:txn_count_7d", "transaction_stats:txn_amount_avg_7d",'
         b' "customer_demographics:credit_score"], "entities": {"customer_id": [1, 2, 3]}}'
     )
-    r = requests.post(server.url + "/get-online-features", data=body, timeout=10)
+    r = requests.post(server.url + "/get-online-features", data=body, timeout=10,
+                      headers={"Content-Type": "application/json"})
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("application/json")
     doc = r.json()
@@ -108,7 +113,7 @@ def test_precomputed_vectors_and_regular_path_agree(server: ServerProcess) -> No
 
 
 def test_arrow_response_carries_the_same_columns(server: ServerProcess) -> None:
-    from fsnb.server.wire import decode_arrow, decode_json
+    from fsnb.wire import decode_arrow, decode_json
 
     body = {"feature_service": "realtime_scoring", "entities": {"customer_id": [1, 2, CUSTOMERS + 9]}}
     r_json = post(server, "/get-online-features", body)
@@ -164,6 +169,7 @@ def test_unknown_paths_and_methods(server: ServerProcess) -> None:
     assert r.status_code == 404 and r.json()["error"] == "NotFound"
     r = requests.get(server.url + "/get-online-features", timeout=5)
     assert r.status_code == 405 and r.json()["error"] == "MethodNotAllowed"
+    assert r.headers["allow"] == "POST"
 
 
 # ----------------------------------------------------------------------------------------------- writes
@@ -245,7 +251,8 @@ def test_metrics_are_aggregated_over_workers(server: ServerProcess) -> None:
                        json={"feature_service": "risk_model", "entities": {"customer_id": [i + 1, i + 2]}})
             assert r.status_code == 200
     for _ in range(6):  # ...and separate connections, spread over both workers
-        assert requests.post(server.url + "/get-online-features", data=b"{bad", timeout=5).status_code == 400
+        assert requests.post(server.url + "/get-online-features", data=b"{bad", timeout=5,
+                             headers={"Content-Type": "application/json"}).status_code == 400
     after = metric_samples(server.url)
 
     def delta(name: str, **labels: str) -> float:

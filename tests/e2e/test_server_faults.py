@@ -90,7 +90,7 @@ def test_worker_recycling_drops_no_request(tmp_path: Path, own_redis: RedisServe
         first_pids = set(server.worker_pids())
         errors: list[str] = []
         done = Counter()
-        store = fsnb.Store(repo, online_store={"type": "remote", "path": server.url, "connection_retries": 3})
+        store = fsnb.Store(repo, online_store={"type": "remote", "path": server.url, "limits": {"retries": 3}})
 
         def client() -> None:
             for _ in range(300):

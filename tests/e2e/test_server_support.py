@@ -51,6 +51,7 @@ class ServerProcess:
         env: dict[str, str] | None = None,
         tls: tuple[str, str] | None = None,
         module: str = "fsnb.server",
+        own_metrics_dir: bool = False,
     ) -> None:
         self.repo = str(repo)
         self.tls = tls
@@ -65,16 +66,18 @@ class ServerProcess:
         self.verify: str | bool = tls[1] if tls else True
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = Path(tempfile.mkstemp(prefix="fsnb-server-", suffix=".log")[1])
-        self.metrics_dir = tempfile.mkdtemp(prefix="fsnb-prom-")
+        #: ``own_metrics_dir``: leave PROMETHEUS_MULTIPROC_DIR unset, so the server makes (and removes) its own.
+        self.metrics_dir = None if own_metrics_dir else tempfile.mkdtemp(prefix="fsnb-prom-")
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
             "FSNB_ONLINE_STORE": self.online_url,
-            "PROMETHEUS_MULTIPROC_DIR": self.metrics_dir,
             "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
             **self.env,
         }
+        if self.metrics_dir is not None:
+            env["PROMETHEUS_MULTIPROC_DIR"] = self.metrics_dir
         cmd = [
             sys.executable, "-m", self.module, *(["serve"] if self.module == "fsnb.cli" else []),
             "--repo", self.repo, "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers),

@@ -1,4 +1,5 @@
-"""The online-store conformance suite: the same behaviour from Redis and SQLite."""
+"""The online-store conformance suite: the same behaviour from every backend in ``tests/online/backends/`` (Redis,
+SQLite, and the test-only dict store that proves a backend plugs in through the table alone)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 import fsnb
 from fsnb import errors
 from fsnb.online.writes import write_view_table
-from fsnb.serving.api import get_online_features
+from tests.online.backends import BACKENDS, declared_gaps, load
 from tests.unit.test_online_support import (
     ALL_TYPES_ROWS,
     activity,
@@ -22,18 +23,18 @@ from tests.unit.test_online_support import (
     all_types,
     all_types_table,
     balances,
-    make_store,
+    profile,
 )
 
-KINDS = ["redis", "sqlite"]
+KINDS = BACKENDS
 ALL_REFS = [f"all_types:{f.name}" for f in all_types.features]
 PROFILE = ["profile:age", "profile:city", "profile:score"]
 
 
 @pytest.fixture(params=KINDS)
 def store(request: pytest.FixtureRequest) -> Iterator[fsnb.Store]:
-    url = request.getfixturevalue("redis_url") if request.param == "redis" else None
-    s = make_store(request.param, url)
+    declared_gaps(request, request.param)
+    s = load(request.param).make_store(request)
     yield s
     s.close()
 
@@ -86,7 +87,7 @@ def test_every_dtype_round_trips(store: fsnb.Store) -> None:
 
 
 def test_few_rows_and_many_rows_decoders_agree(store: fsnb.Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    from fsnb.serving import api
+    from fsnb.serving import decode
 
     write_view_table(store, all_types, all_types_table(ALL_TYPES_ROWS(), ago(minutes=5)),
                      timestamp_column="event_timestamp")
@@ -94,7 +95,7 @@ def test_few_rows_and_many_rows_decoders_agree(store: fsnb.Store, monkeypatch: p
     rows = {"user_id": [1, 2, 3, 4, 2]}
     results = []
     for small in (0, 1000):
-        monkeypatch.setattr(api, "SMALL_BATCH", small)
+        monkeypatch.setattr(decode, "SMALL_BATCH", small)
         results.append(store.get_online_features([*ALL_REFS, *PROFILE], rows))
     a, b = results
     assert a.to_dict() == b.to_dict()
@@ -258,6 +259,7 @@ def test_async_equals_sync(store: fsnb.Store) -> None:
     assert got.to_dict() == sync.to_dict() and got.statuses == sync.statuses
 
 
+@pytest.mark.never(["remote"], reason="deleting a view's rows is a byte-store job, run where the store is")
 def test_delete_view_data(store: fsnb.Store) -> None:
     from fsnb.online.writes import delete_view_data
 
@@ -268,11 +270,13 @@ def test_delete_view_data(store: fsnb.Store) -> None:
     assert got.statuses == {"user_id": ["PRESENT"], "age": ["NOT_FOUND"], "clicks": ["PRESENT"]}
 
 
-def test_stages_are_reported(store: fsnb.Store) -> None:
+def test_trace_reports_each_stage(store: fsnb.Store) -> None:
     write_profile(store, [(1, 30, "Porto", 1.5, ago(minutes=1))])
     stages: dict[str, int] = {}
-    got = get_online_features(store, PROFILE, {"user_id": [1]}, _stages=stages)
-    assert set(stages) == {"plan", "encode_keys", "round_trip", "decode", "assemble"}
+    got = store.get_online_features(PROFILE, {"user_id": [1]}, trace=stages)
+    remote = store.serving.server_url is not None  # the client's stages; the server's own are inside round_trip
+    assert set(stages) == ({"encode_keys", "round_trip", "decode"} if remote else
+                           {"plan", "encode_keys", "round_trip", "decode", "assemble"})
     assert all(v >= 0 for v in stages.values()) and stages["round_trip"] > 0
     assert got.to_dict()["age"] == [30]
 
@@ -285,3 +289,20 @@ def test_timestamps_of_any_unit_and_zone(store: fsnb.Store) -> None:
     got = store.get_online_features(PROFILE, {"user_id": [1]})
     assert got.event_timestamps["age"] == [naive.replace(tzinfo=UTC)]
     assert got.statuses["age"] == ["PRESENT"]
+
+
+@pytest.mark.never(["remote"], reason="the byte contract: a serving backend has no byte store")
+def test_write_rows_compares_the_event_time_passed_in(store: fsnb.Store) -> None:
+    """The byte contract: newer-wins on ``event_times_us`` (ties go to the new row); the count says what was kept."""
+    from fsnb.online.keys import hash_key_prefix
+
+    t = ago(minutes=10)
+    table = pa.table({"user_id": [1], "age": [30], "city": ["Porto"], "score": [1.5], "event_timestamp": [t]})
+    [entity] = write_view_table(store, profile, table, timestamp_column="event_timestamp")
+    key = hash_key_prefix(store.project) + entity
+    [[[row]]] = store.online.read_hashes([([key], (b"profile",))])
+    assert row is not None
+    us = int(t.timestamp() * 1_000_000)
+    assert store.online.write_rows([key], b"profile", [row], [us - 1]) == 0
+    assert store.online.write_rows([key], b"profile", [row], [us]) == 1
+    assert store.online.write_rows([key, key], b"profile", [row, row], [us + 1, us + 2]) == 2

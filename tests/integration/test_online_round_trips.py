@@ -12,6 +12,7 @@ import redis
 
 import fsnb
 from fsnb import errors
+from fsnb.config import Timeouts
 from tests.unit.test_online_support import ago, make_store
 
 REFS = ["profile:age", "profile:city", "activity:clicks", "activity:tags", "all_types:i64", "all_types:s"]
@@ -100,7 +101,7 @@ def test_two_entity_types_still_one_round_trip(store: fsnb.Store, monkeypatch: p
 
 
 def test_dead_server_is_unavailable_error(own_redis: Any) -> None:
-    s = make_store("redis", own_redis.url, socket_timeout=1.0, connect_timeout=1.0)
+    s = make_store("redis", own_redis.url, timeouts=Timeouts(connect=1.0, read=1.0))
     with pytest.raises(errors.FeatureNotFoundError):
         s.get_online_features(["profile:nope"], {"user_id": [1]})
     assert s.get_online_features(["profile:age"], {"user_id": [1]}).statuses["age"] == ["NOT_FOUND"]
@@ -117,7 +118,7 @@ def test_async_reads_reconnect_at_once_after_a_server_restart(own_redis: Any) ->
     the socket timeout (which made the feature server's /health answer 503 after Redis had come back)."""
     import time
 
-    s = make_store("redis", own_redis.url, socket_timeout=3.0, connect_timeout=1.0)
+    s = make_store("redis", own_redis.url, timeouts=Timeouts(connect=1.0, read=3.0))
 
     async def scenario() -> float:
         assert (await s.get_online_features_async(["profile:age"], {"user_id": [1]})).statuses["age"] == ["NOT_FOUND"]
@@ -137,7 +138,7 @@ def test_async_reads_reconnect_at_once_after_a_server_restart(own_redis: Any) ->
 
 
 def test_a_hung_server_times_out_sync_and_async(own_redis: Any) -> None:
-    s = make_store("redis", own_redis.url, socket_timeout=0.3, connect_timeout=0.3)
+    s = make_store("redis", own_redis.url, timeouts=Timeouts(connect=0.3, read=0.3))
     s.get_online_features(["profile:age"], {"user_id": [1]})
 
     async def read() -> Any:

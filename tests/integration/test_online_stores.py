@@ -17,7 +17,9 @@ import pytest
 import fsnb
 from fsnb import errors
 from fsnb.config import Config, OnlineStoreConfig, load_config
-from fsnb.online.factory import open_online_store
+from fsnb.online._backends import open_online_store
+from fsnb.online.base import SupportsAsync, SupportsKeyExpiry, SupportsScan, require
+from fsnb.online.configs import SqliteConfig
 from fsnb.online.redis import RedisOnlineStore
 from fsnb.online.sqlite import SqliteOnlineStore
 from tests.unit.test_online_support import ago, make_store, snapshot, use_snapshot
@@ -61,19 +63,34 @@ def test_redis_over_a_unix_socket(unix_redis: str) -> None:
 def test_factory_picks_the_store_from_config(tmp_path: Path, redis_url: str) -> None:
     cfg = load_config(tmp_path, online_store=redis_url)
     redis_store = open_online_store(cfg)
-    assert isinstance(redis_store, RedisOnlineStore) and "async" in redis_store.capabilities
+    assert isinstance(redis_store, RedisOnlineStore) and isinstance(redis_store, SupportsAsync)
+    assert redis_store.describe() == f"redis {redis_url}"
     redis_store.close()
     sqlite_store = open_online_store(load_config(tmp_path))
     assert isinstance(sqlite_store, SqliteOnlineStore)
     assert sqlite_store.path == str(tmp_path.resolve() / ".fsnb" / "online.db")
-    assert "key_expiry" not in sqlite_store.capabilities
+    assert sqlite_store.describe() == f"sqlite {sqlite_store.path}"
+    assert not isinstance(sqlite_store, SupportsKeyExpiry)
     sqlite_store.close()
 
 
+def test_a_remote_online_store_is_not_a_byte_store(tmp_path: Path) -> None:
+    """materialize / build_vectors / the server need the store itself: one clear error, naming what to do."""
+    cfg = load_config(tmp_path, env={}, online_store="http://127.0.0.1:6566")
+    with pytest.raises(errors.ConfigError, match=r"direct online store.*remote \(http://127.0.0.1:6566\)"):
+        open_online_store(cfg)
+    with fsnb.Store(config=cfg) as store, pytest.raises(errors.ConfigError, match="direct online store"):
+        store.materialize("2024-01-01", "2024-01-02", progress=False)
+
+
 def test_sqlite_declares_what_it_cannot_do() -> None:
-    store = SqliteOnlineStore(OnlineStoreConfig(type="sqlite", path=":memory:"))
+    store = SqliteOnlineStore(SqliteConfig(path=":memory:"))
+    with pytest.raises(errors.UnsupportedCapabilityError, match=r"sqlite :memory:.*'key_expiry'.*ttl"):
+        require(store, SupportsKeyExpiry, what="ttl")
     with pytest.raises(errors.UnsupportedCapabilityError, match="key_expiry"):
-        store.require("key_expiry")
+        store.require("key_expiry")  # the string form, kept while callers move to the mixins
+    assert store.capabilities == {"rows", "async", "vectors", "scan", "delete"}
+    assert require(store, SupportsScan) is store
     store.close()
 
 

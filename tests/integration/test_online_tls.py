@@ -24,6 +24,7 @@ import pytest
 
 import fsnb
 from fsnb import errors
+from fsnb.config import Timeouts
 from fsnb.online.writes import write_view_table
 from tests.servers import free_port, wait_for_port
 from tests.unit.test_online_support import ALL_TYPES_ROWS, ago, all_types, all_types_table, make_store
@@ -166,7 +167,7 @@ def test_rediss_reads_and_writes_like_plain_redis(tls_redis: TlsRedis, redis_url
 def test_rediss_through_a_store_url_and_yaml(tls_redis: TlsRedis, tmp_path: Path) -> None:
     """The public ways in: ``online_store=`` a URL and ``fsnb.yaml``'s mapping form, both with the CA in the URL."""
     (tmp_path / "fsnb.yaml").write_text(
-        f"project: t\nonline_store:\n  type: redis\n  url: \"{tls_redis.url()}\"\n  socket_timeout: 3\n"
+        f"project: t\nonline_store:\n  type: redis\n  url: \"{tls_redis.url()}\"\n  timeouts: {{read: 3}}\n"
     )
     for store in (fsnb.Store(tmp_path), fsnb.Store(tmp_path / "fsnb.yaml", online_store=tls_redis.url())):
         with store:
@@ -187,7 +188,7 @@ def test_rediss_with_the_wrong_ca_says_what_to_fix(tls_redis: TlsRedis, ca: str 
     """A CA that did not sign the server's certificate (or none: the system CAs) is refused, sync and async,
     with an OnlineStoreUnavailableError naming the TLS verification and the option to fix."""
     url = tls_redis.url(ca) if ca else f"rediss://127.0.0.1:{tls_redis.port}/0"
-    store = make_store("redis", url, connect_timeout=3)
+    store = make_store("redis", url, timeouts=Timeouts(connect=3))
     try:
         with pytest.raises(errors.OnlineStoreUnavailableError) as sync_err:
             store.get_online_features(["profile:age"], {"user_id": [1]})

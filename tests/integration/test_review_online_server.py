@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 
+import fsnb
 from fsnb.config import OnlineStoreConfig
 from fsnb.errors import OnlineStoreUnavailableError
-from fsnb.online.remote import RemoteOnlineStore
+from fsnb.serving.remote import RemoteServing
 
 
 @pytest.fixture
@@ -18,16 +20,17 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_remote_store_reports_an_unreachable_server_as_an_fsnb_error(closed_port: int) -> None:
+def test_remote_store_reports_an_unreachable_server_as_an_fsnb_error(closed_port: int, tmp_path: Path) -> None:
     url = f"http://reader:s3cret-pw@127.0.0.1:{closed_port}"
-    config = OnlineStoreConfig(type="remote", path=url, connection_retries=0)
-    with RemoteOnlineStore(config) as store:
+    store = fsnb.Store(tmp_path, online_store={"type": "remote", "path": url, "limits": {"retries": 0}})
+    with store:
         with pytest.raises(OnlineStoreUnavailableError, match="fsnb serve") as read:
             store.get_online_features(["customer_demographics:age"], {"customer_id": [1]})
         with pytest.raises(OnlineStoreUnavailableError, match="unreachable") as push:
             store.push("transactions_push", {"customer_id": [1]})
         with pytest.raises(OnlineStoreUnavailableError):
             store.write_to_online_store("customer_demographics", {"customer_id": [1]})
+        assert isinstance(store.serving, RemoteServing)
         assert "s3cret-pw" not in str(read.value) + str(push.value) + repr(store)
         assert read.value.__cause__ is not None
 

@@ -113,7 +113,7 @@ def test_precomputed_equals_regular_on_random_entity_sets(
     store: fsnb.Store, ids: list[int], small: tuple[int | None, int | None]
 ) -> None:
     """Equal results, whichever decoder (few-rows lists or numpy columns) each path takes."""
-    from fsnb.serving import api
+    from fsnb.serving import decode as api
 
     if store.online.read_values([b"fsnb:t:vm:user_service"])[0] is None:
         store.build_vectors("user_service", progress=False)
@@ -205,15 +205,13 @@ def test_stale_schema_raises_until_rebuilt(store: fsnb.Store) -> None:
 def test_stages_and_async_on_vectors(store: fsnb.Store) -> None:
     import asyncio
 
-    from fsnb.serving.api import get_online_features, get_online_features_async
-
     store.build_vectors("user_service", progress=False)
     stages: dict[str, int] = {}
-    timed = get_online_features(store, "user_service", {"user_id": [1, 2, 50]}, _stages=stages)
+    timed = store.get_online_features("user_service", {"user_id": [1, 2, 50]}, trace=stages)
     assert set(stages) == {"plan", "encode_keys", "round_trip", "decode", "assemble"}
     plain = store.get_online_features("user_service", {"user_id": [1, 2, 50]})
     same(timed, plain)
-    got = asyncio.run(get_online_features_async(store, "user_service", {"user_id": [1, 2, 50]}))
+    got = asyncio.run(store.get_online_features_async("user_service", {"user_id": [1, 2, 50]}))
     same(got, plain)
 
 

@@ -10,7 +10,8 @@ import pytest
 from fsnb import errors as E
 from fsnb.config import AuthConfig
 from fsnb.server.auth import READ, WRITE, TokenAuth, build_auth
-from fsnb.server.errors import error_from_body, error_payload
+from fsnb.server.errors import error_payload
+from fsnb.wire import error_from_body
 
 
 def test_no_auth_means_no_authenticator() -> None:
@@ -74,8 +75,13 @@ def test_client_mistakes_are_never_500() -> None:
 def test_library_errors_are_translated_and_bugs_hidden() -> None:
     import redis
 
-    status, body = error_payload(redis.ConnectionError("Connection refused"))
+    from fsnb.online.configs import RedisConfig
+    from fsnb.online.redis import RedisOnlineStore
+
+    online = RedisOnlineStore(RedisConfig(url="redis://127.0.0.1:1/0"))  # the server's store maps redis-py errors
+    status, body = error_payload(redis.ConnectionError("Connection refused"), online)
     assert status == 503 and body["error"] == "OnlineStoreUnavailableError"
+    assert "127.0.0.1:1" in body["detail"]
     status, body = error_payload(ConnectionRefusedError("nope"))
     assert status == 503
     status, body = error_payload(ZeroDivisionError("secret internals"))
@@ -118,7 +124,7 @@ COLUMNS = [
 
 @pytest.mark.parametrize("fmt", ["json", "arrow"])
 def test_wire_formats_round_trip_typed_columns(fmt: str) -> None:
-    from fsnb.server import wire
+    from fsnb import wire
 
     response = _FakeResponse(COLUMNS, ["customer_id"])
     if fmt == "json":

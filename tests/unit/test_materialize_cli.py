@@ -33,8 +33,8 @@ def test_push_arguments(capsys):
 def test_time_parsing():
     from datetime import UTC, datetime, timedelta, timezone
 
+    from fsnb._time import to_utc
     from fsnb.errors import RequestError
-    from fsnb.offline.timeutil import to_utc
 
     assert to_utc("2024-01-01") == datetime(2024, 1, 1, tzinfo=UTC)
     assert to_utc("2024-01-01T02:00:00+02:00") == datetime(2024, 1, 1, tzinfo=UTC)

@@ -10,7 +10,7 @@ import fsnb
 PUBLIC = {
     "Array", "Bool", "Bytes", "Config", "CsvSource", "DuckDBSource", "Entity", "FeatureService", "FeatureView",
     "Field", "Float32", "Float64", "Int32", "Int64", "Json", "Map", "ParquetSource", "PushSource", "Store",
-    "String", "Struct", "UnixTimestamp", "__version__", "errors",
+    "String", "Struct", "UnixTimestamp", "__version__", "errors", "load_definitions",
 }
 
 

@@ -1,4 +1,4 @@
-"""fsnb.offline.sources: DuckDB FROM expressions and real schemas of Parquet, CSV, DuckDB and query sources."""
+"""fsnb.offline.duckdb.sources: DuckDB FROM expressions and real schemas of Parquet, CSV, DuckDB and query sources."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import fsnb
 from fsnb.config import Config, OfflineStoreConfig
 from fsnb.errors import OfflineStoreError
-from fsnb.offline.sources import source_relation, source_schema
+from fsnb.offline.duckdb.sources import source_relation, source_schema
 
 
 def _table(n: int = 3, **extra: pa.Array) -> pa.Table:

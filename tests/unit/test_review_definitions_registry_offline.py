@@ -72,7 +72,7 @@ def test_config_reprs_hide_passwords(tmp_path: Path) -> None:
     text = repr(cfg)
     assert "topsecret" not in text and "hunter2" not in text and "pw3" not in text
     assert "RegistryConfig(url='postgresql+psycopg://fsnb:***@127.0.0.1:5432/fsnb', cache_ttl_seconds=10.0)" in text
-    assert "OnlineStoreConfig(type='redis', path=''" in text
+    assert "RedisConfig(url='redis://:***@127.0.0.1:6379/0?ssl_password=***', timeouts=Timeouts(" in text
 
 
 def test_home_relative_store_paths_are_expanded_like_the_registry(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from fsnb.errors import RequestError
-from fsnb.serving.api import entity_columns
+from fsnb.serving.entities import entity_columns
 
 
 @pytest.mark.parametrize("value", ["C1001", b"C1001", 1001, np.int64(1001), np.array(1001)])

@@ -1,120 +1,109 @@
-"""Point-in-time-correct training sets: ``store.get_historical_features(entity_df, features)``."""
+"""Training sets, engine-neutral parts: the entity frame checked against a request, and the lazy ``TrainingJob``.
+
+An engine computes the feature columns (:meth:`~fsnb.offline.base.OfflineEngine.point_in_time`); this module
+checks what the user gave before any query and assembles the result: the entity frame's own columns in their
+order, then the features in ``request.output_names`` order, in their declared types.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import html
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fsnb.errors import JoinKeyTypeError, MissingJoinKeyError, OfflineStoreError, RequestError
-from fsnb.offline.features import ViewRequest, resolve_features
-from fsnb.offline.pit import ENTITY_TABLE, ROW_COLUMN, ViewSource, point_in_time_queries
-from fsnb.offline.store import quote, timestamp_sql
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
     from fsnb.definitions import Field
-    from fsnb.offline.store import OfflineStore
-    from fsnb.store import Store
+    from fsnb.requests import FeatureRequest
 
-__all__ = ["TrainingJob", "get_historical_features"]
+__all__ = ["DEFAULT_TIMESTAMP", "ROW_COLUMN", "EntityFrame", "TrainingJob"]
 
 DEFAULT_TIMESTAMP = "event_timestamp"
+#: position of each entity row in the caller's frame, added to :attr:`EntityFrame.keys`.
+ROW_COLUMN = "__fsnb_row"
 
 
-def get_historical_features(
-    store: Store, entity_df: Any, features: Any, full_feature_names: bool = False
-) -> TrainingJob:
-    """A training set: for every row of ``entity_df``, each feature as it was at that row's event timestamp.
+@dataclass(frozen=True)
+class EntityFrame:
+    """The user's entity rows (``frame``: pandas or Arrow, untouched) and ``keys``: their join keys, event
+    timestamp and row number (:data:`ROW_COLUMN`) as Arrow, each key checked to fit its join key's dtype."""
 
-    ``entity_df`` is a pandas DataFrame, an Arrow table or a SQL query (run on the offline store) holding the join
-    keys of every requested view and an event-timestamp column (``event_timestamp``, or its only timestamp
-    column). ``features`` is a list of ``"view:feature"`` references, a FeatureService or its name. Every entity
-    row comes back, in order, with its other columns; features are null where no row is recent enough (``ttl``).
+    frame: Any
+    columns: tuple[str, ...]
+    timestamp_column: str
+    keys: pa.Table
 
-    >>> store.get_historical_features(orders_df, "realtime_scoring").to_df()
-    """
-    requests = resolve_features(store.snapshot(), features, full_feature_names=full_feature_names)
-    offline = store.offline
-    entity = _entity_frame(offline, entity_df)
-    columns = [str(c) for c in entity.columns] if _is_pandas(entity) else entity.column_names
-    ts_col = _timestamp_column(entity, columns)
-    join_keys: list[str] = []
-    key_fields: dict[str, Field] = {}
-    for req in requests:
-        for col in req.view.entity_columns:
-            if col.name not in key_fields:
-                key_fields[col.name] = col
-                join_keys.append(col.name)
-    outputs = [o for r in requests for o in r.output_names]
-    clash = sorted(set(outputs) & set(columns))
-    if clash:
-        raise RequestError(
-            f"entity_df already has column(s) {clash} that a requested feature would produce: rename them, or "
-            "pass full_feature_names=True"
-        )
-    import numpy as np
-    import pyarrow as pa
+    @property
+    def num_rows(self) -> int:
+        return self.keys.num_rows
 
-    keyed = _check_keys(entity, columns, [*join_keys, ts_col], key_fields, requests)
-    keyed = keyed.append_column(ROW_COLUMN, pa.array(np.arange(keyed.num_rows)))
-    with offline.cursor("reading the entity frame") as cur:
-        cur.register(ENTITY_TABLE, keyed)
-        ts_type = {r[0]: r[1] for r in cur.execute(f"DESCRIBE {ENTITY_TABLE}").fetchall()}[ts_col]
-        t_min, t_max = cur.execute(
-            f"SELECT min(t), max(t) FROM (SELECT {timestamp_sql(quote(ts_col), ts_type)} AS t FROM {ENTITY_TABLE})"
-        ).fetchone()  # type: ignore[misc]
-    views = [_view_source(offline, req) for req in requests]
-    queries = point_in_time_queries(
-        entity_timestamp=ts_col, entity_timestamp_type=ts_type, views=views, t_min=t_min, t_max=t_max
-    )
-    return TrainingJob(offline, queries, entity, keyed, requests)
+    @classmethod
+    def build(cls, entity_df: Any, request: FeatureRequest, timestamp_column: str | None = None) -> EntityFrame:
+        """Check ``entity_df`` (pandas DataFrame or Arrow table) against ``request``; raises before any I/O."""
+        import numpy as np
+        import pyarrow as pa
+
+        entity = _entity_frame(entity_df)
+        columns = [str(c) for c in entity.columns] if _is_pandas(entity) else list(entity.column_names)
+        ts_col = timestamp_column or _timestamp_column(entity, columns)
+        if ts_col not in columns:
+            raise MissingJoinKeyError(f"entity_df has no timestamp column {ts_col!r}; its columns are {columns}")
+        clash = sorted(set(request.output_names) & set(columns))
+        if clash:
+            raise RequestError(
+                f"entity_df already has column(s) {clash} that a requested feature would produce: rename them, "
+                "or pass full_feature_names=True"
+            )
+        key_fields = {f.name: f for f in request.join_keys}
+        keys = _check_keys(entity, columns, [*key_fields, ts_col], key_fields, request)
+        keys = keys.append_column(ROW_COLUMN, pa.array(np.arange(keys.num_rows)))
+        return cls(entity, tuple(columns), ts_col, keys)
 
 
 class TrainingJob:
-    """A training set, computed on first use. ``to_df()``, ``to_arrow()``; ``sql`` is what DuckDB runs.
+    """A training set, computed on first use: ``to_df()``, ``to_arrow()``. ``sql`` is what the engine runs.
 
-    ``sql`` holds one statement per feature view (``queries`` lists them); in them the entity frame (its join keys,
-    its timestamp and a row number) is the table ``__fsnb_entity``.
+    ``compute`` returns the feature columns (named by ``request.output_names``, one row per entity row in order).
     """
 
     def __init__(
-        self, offline: OfflineStore, queries: list[str], entity: Any, keyed: pa.Table, requests: list[ViewRequest]
+        self,
+        entity: EntityFrame,
+        request: FeatureRequest,
+        compute: Callable[[], pa.Table],
+        *,
+        queries: Sequence[str] = (),
     ) -> None:
-        self._offline = offline
-        self.queries = queries
-        self.sql = ";\n\n".join(queries) + ";"
         self._entity = entity
-        self._keyed = keyed
-        self._requests = requests
+        self._request = request
+        self._compute = compute
+        self.queries = list(queries)
+        self.sql = ";\n\n".join(self.queries) + ";" if self.queries else ""
         self._features: pa.Table | None = None
 
     @property
     def feature_names(self) -> list[str]:
-        """Output names of the features, in request order."""
-        return [o for r in self._requests for o in r.output_names]
+        """Output names of the features, in request order (service order for a service)."""
+        return list(self._request.output_names)
 
     def _fields(self) -> list[tuple[str, Field]]:
-        return [(o, f) for r in self._requests for o, f in zip(r.output_names, r.fields)]
+        r = self._request
+        return [(r.views[v].output_names[i], r.views[v].fields[i]) for v, i in r.columns]
 
     def _run(self) -> pa.Table:
         if self._features is None:
-            import pyarrow as pa
-
-            columns: dict[str, pa.ChunkedArray] = {}
-            for req, sql in zip(self._requests, self.queries):
-                table = self._offline.fetch_arrow(
-                    sql, what=f"joining feature view {req.view.name!r}", tables={ENTITY_TABLE: self._keyed}
+            table = self._compute()
+            if table.num_rows != self._entity.num_rows:  # pragma: no cover - an engine bug
+                raise OfflineStoreError(
+                    f"training set has {table.num_rows} rows for {self._entity.num_rows} entity rows"
                 )
-                if table.num_rows != self._keyed.num_rows:  # pragma: no cover - guarded by the ASOF LEFT JOIN
-                    raise OfflineStoreError(
-                        f"training set has {table.num_rows} rows for {self._keyed.num_rows} entity rows"
-                    )
-                for name in req.output_names:
-                    columns[name] = table.column(name)
-            self._features = _cast_features(pa.table(columns), self._fields())
+            self._features = _cast_features(table, self._fields())
         return self._features
 
     def to_arrow(self) -> pa.Table:
@@ -122,7 +111,7 @@ class TrainingJob:
         import pyarrow as pa
 
         features = self._run()
-        entity = self._entity
+        entity = self._entity.frame
         if not isinstance(entity, pa.Table):
             entity = pa.Table.from_pandas(entity, preserve_index=False)
         for name in features.column_names:
@@ -137,7 +126,7 @@ class TrainingJob:
         import pandas as pd
 
         features = self._run()
-        entity = self._entity
+        entity = self._entity.frame
         if head is not None:
             features = features.slice(0, head)
             entity = entity.head(head) if _is_pandas(entity) else entity.slice(0, head)
@@ -147,8 +136,8 @@ class TrainingJob:
         return pd.concat([entity, pd.DataFrame(cols, index=entity.index)], axis=1)
 
     def __repr__(self) -> str:
-        views = ", ".join(r.view.name for r in self._requests)
-        return f"TrainingJob({self._keyed.num_rows} entity rows, {len(self.feature_names)} features from {views})"
+        views = ", ".join(r.view.name for r in self._request.views)
+        return f"TrainingJob({self._entity.num_rows} entity rows, {len(self.feature_names)} features from {views})"
 
     def _repr_html_(self) -> str:
         head = ""
@@ -157,12 +146,12 @@ class TrainingJob:
         views = "".join(
             f"<li><b>{html.escape(r.view.name)}</b>: {html.escape(', '.join(r.output_names))}"
             f"{' (ttl ' + str(r.view.ttl) + ')' if r.view.ttl else ''}</li>"
-            for r in self._requests
+            for r in self._request.views
         )
+        sql = f"<details><summary>SQL</summary><pre>{html.escape(self.sql)}</pre></details>" if self.sql else ""
         return (
-            f"<div><b>TrainingJob</b> — {self._keyed.num_rows:,} entity rows x {len(self.feature_names)} features"
-            f"<ul>{views}</ul>{head}<details><summary>SQL</summary><pre>{html.escape(self.sql)}</pre></details>"
-            "</div>"
+            f"<div><b>TrainingJob</b> — {self._entity.num_rows:,} entity rows x {len(self.feature_names)} "
+            f"features<ul>{views}</ul>{head}{sql}</div>"
         )
 
 
@@ -173,12 +162,9 @@ def _is_pandas(obj: Any) -> bool:
     return type(obj).__module__.startswith("pandas") and hasattr(obj, "columns")
 
 
-def _entity_frame(offline: OfflineStore, entity_df: Any) -> Any:
-    """The entity rows as given (a pandas DataFrame or Arrow table), or the result of a SQL query."""
+def _entity_frame(entity_df: Any) -> Any:
     import pyarrow as pa
 
-    if isinstance(entity_df, str):
-        return offline.fetch_arrow(entity_df, what="running the entity query")
     if isinstance(entity_df, pa.Table):
         return entity_df
     if _is_pandas(entity_df):
@@ -214,14 +200,14 @@ def _timestamp_column(entity: Any, columns: list[str]) -> str:
 
 
 def _check_keys(
-    entity: Any, columns: list[str], needed: list[str], key_fields: dict[str, Field], requests: list[ViewRequest]
+    entity: Any, columns: list[str], needed: list[str], key_fields: dict[str, Field], request: FeatureRequest
 ) -> pa.Table:
     """The join-key and timestamp columns as Arrow, each key checked to exist and to have a fitting type."""
     import pyarrow as pa
 
     for name in key_fields:
         if name not in columns:
-            views = [r.view.name for r in requests if name in r.view.join_keys]
+            views = [r.view.name for r in request.views if name in r.view.join_keys]
             raise MissingJoinKeyError(
                 f"entity_df has no column {name!r}, the join key of {views}; its columns are {columns}"
             )
@@ -242,10 +228,6 @@ def _check_keys(
     return table
 
 
-def _view_source(offline: OfflineStore, req: ViewRequest) -> ViewSource:
-    return ViewSource(req, *offline.view_source(req.view, (f.name for f in req.fields)))
-
-
 def _cast_features(table: pa.Table, fields: list[tuple[str, Field]]) -> pa.Table:
     import pyarrow as pa
 
@@ -254,7 +236,7 @@ def _cast_features(table: pa.Table, fields: list[tuple[str, Field]]) -> pa.Table
         col = table.column(name)
         target = field.dtype.to_arrow()
         if col.type != target:
-            # composite values DuckDB returns in a shape Arrow cannot cast are kept as they are
+            # composite values an engine returns in a shape Arrow cannot cast are kept as they are
             with contextlib.suppress(pa.ArrowException, NotImplementedError):
                 col = col.cast(target)
         columns.append(col)

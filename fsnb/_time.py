@@ -37,6 +37,10 @@ def to_utc(value: Any, *, what: str = "time") -> datetime:
     return value.astimezone(UTC)
 
 
-def utc_naive(value: datetime) -> datetime:
-    """An aware datetime as the naive UTC datetime DuckDB compares with TIMESTAMP columns."""
-    return to_utc(value).replace(tzinfo=None)
+def utc_naive(value: Any, *, what: str = "time") -> datetime:
+    """``value`` (anything :func:`to_utc` takes) as a plain naive UTC datetime, as SQL ``TIMESTAMP`` columns hold.
+
+    Always a ``datetime`` proper, also for a pandas Timestamp.
+    """
+    v = to_utc(value, what=what)
+    return datetime(v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond)

@@ -1,34 +1,35 @@
-"""Offline pushes: rows appended where a batch source's data lives, so the offline store reads them next time.
+"""File sources (Parquet, CSV) on local disk or object storage: the files they read, and offline appends to them.
+
+Engine-neutral (plain filesystem and pyarrow); every engine reading files uses :func:`source_paths`, and
+:func:`append_file` writes pushed rows where the engine will read them next time:
 
 - Parquet folder or glob: a new file ``push-<time>-<id>.parquet`` beside the others (never touching them).
 - One Parquet file: rewritten with the rows added (atomically; costs a full rewrite of that file).
 - CSV: a new file in a folder/glob, else rows appended to the file.
-- DuckDB table: ``INSERT ... BY NAME`` (in the offline store's database, or the source's database file).
-- A DuckDB query cannot be appended to.
 - A file source with no data yet (allowed for a PushSource) gets its first file: the path itself when it names a
   ``.parquet``/``.csv`` file, else a new file in that folder (or in the glob's folder).
 
-Rows are cast to the source's real schema first; columns the source has but the rows lack are null.
+:func:`conform` casts rows to a source's real schema first; columns the source has but the rows lack are null.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import glob
 import os
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fsnb.definitions import CsvSource, DataSource, DuckDBSource, ParquetSource
+from fsnb.definitions import CsvSource, DataSource, ParquetSource
 from fsnb.errors import DataValidationError, OfflineStoreError, RequestError
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from fsnb.offline.store import OfflineStore
+    from fsnb.config import Config
 
-__all__ = ["append_rows", "conform"]
+__all__ = ["append_file", "conform", "has_files", "source_paths"]
 
 _GLOB = frozenset("*?[")
 
@@ -54,14 +55,47 @@ def conform(table: pa.Table, schema: pa.Schema, source: DataSource) -> pa.Table:
     return pa.table(columns, schema=pa.schema([pa.field(f.name, f.type) for f in schema]))
 
 
-def append_rows(offline: OfflineStore, source: DataSource, table: pa.Table) -> str:
-    """Append ``table`` (already conformed) to ``source``'s data; returns where it went."""
+def _is_remote(path: str) -> bool:
+    return "://" in path
+
+
+def source_paths(source: DataSource, config: Config) -> list[str]:
+    """The files a Parquet/CSV source reads: absolute paths or globs, checked to exist.
+
+    A directory means every file of the source's format under it (recursively). Raises
+    :class:`~fsnb.errors.OfflineStoreError` when there is no file.
+    """
     source = source.batch_source
-    if isinstance(source, ParquetSource):
-        return _append_file(offline, source, table)
-    if isinstance(source, DuckDBSource):
-        return _append_duckdb(offline, source, table)
-    raise RequestError(f"source {source.name!r} of type {type(source).__name__} cannot take offline pushes")
+    if not isinstance(source, ParquetSource):  # CsvSource subclasses ParquetSource
+        raise OfflineStoreError(f"{type(source).__name__} {source.name!r} is not file-based")
+    raw = source.path
+    if _is_remote(raw):
+        return [raw]
+    path = str(config.resolve_path(raw))
+    ext = "csv" if isinstance(source, CsvSource) else "parquet"
+    where = f"{type(source).__name__} {source.name!r}: "
+    shown = f"{raw!r}" + ("" if os.path.isabs(raw) else f" (resolved against {config.repo_path})")
+    if any(c in path for c in _GLOB):
+        if not glob.glob(path, recursive=True):
+            raise OfflineStoreError(f"{where}no file matches {shown}; check the path or generate the data first")
+        return [path]
+    if os.path.isdir(path):
+        pattern = os.path.join(path, "**", f"*.{ext}")
+        if not glob.glob(pattern, recursive=True):
+            raise OfflineStoreError(f"{where}folder {shown} holds no .{ext} files")
+        return [pattern]
+    if not os.path.exists(path):
+        raise OfflineStoreError(f"{where}no file at {shown}; check the path or generate the data first")
+    return [path]
+
+
+def has_files(source: ParquetSource, config: Config) -> bool:
+    """Whether ``source`` has any file to read yet."""
+    try:
+        source_paths(source, config)
+    except OfflineStoreError:
+        return False
+    return True
 
 
 def _new_name(ext: str) -> str:
@@ -69,11 +103,12 @@ def _new_name(ext: str) -> str:
     return f"push-{stamp}-{uuid.uuid4().hex[:8]}.{ext}"
 
 
-def _append_file(offline: OfflineStore, source: ParquetSource, table: pa.Table) -> str:
-    if "://" in source.path:
+def append_file(config: Config, source: ParquetSource, table: pa.Table) -> str:
+    """Append ``table`` (already conformed) to a file source's data; returns the file written."""
+    if _is_remote(source.path):
         raise RequestError(f"source {source.name!r} reads remote files ({source.path}); offline push needs local files")
     ext = "csv" if isinstance(source, CsvSource) else "parquet"
-    path = str(offline.config.resolve_path(source.path))
+    path = str(config.resolve_path(source.path))
     if any(c in path for c in _GLOB):
         head = path
         while any(c in head for c in _GLOB):
@@ -145,35 +180,3 @@ def _append_csv(path: str, table: pa.Table) -> None:
         if last != b"\n":
             f.write(b"\n")
         pcsv.write_csv(table, f, write_options=pcsv.WriteOptions(include_header=False))
-
-
-def _append_duckdb(offline: OfflineStore, source: DuckDBSource, table: pa.Table) -> str:
-    from fsnb.offline.sources import _database_path
-    from fsnb.offline.store import quote
-
-    if source.table is None:
-        raise RequestError(
-            f"DuckDBSource {source.name!r} is a query; rows can only be pushed offline to a table or files"
-        )
-    target = ".".join(quote(p) for p in source.table.split("."))
-    db = _database_path(source, offline.config)  # None: a table of the offline store's own database
-    name = f"__fsnb_push_{uuid.uuid4().hex[:8]}"
-    if db is None:
-        offline.execute(
-            f"INSERT INTO {target} BY NAME SELECT * FROM {name}",
-            what=f"pushing to {source.table}",
-            tables={name: table},
-        )
-        return source.table
-    if not Path(db).exists():
-        raise OfflineStoreError(f"DuckDBSource {source.name!r}: database file {db} does not exist")
-    alias = f"__fsnb_push_db_{uuid.uuid4().hex[:8]}"
-    q = quote
-    with offline.cursor(f"pushing to {source.table} in {db}") as cur:
-        cur.register(name, table)
-        cur.execute(f"ATTACH '{db.replace(chr(39), chr(39) * 2)}' AS {q(alias)}")
-        try:
-            cur.execute(f"INSERT INTO {q(alias)}.{target} BY NAME SELECT * FROM {name}")
-        finally:
-            cur.execute(f"DETACH {q(alias)}")
-    return f"{db}:{source.table}"

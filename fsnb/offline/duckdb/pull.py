@@ -1,4 +1,4 @@
-"""Pulls for materialization: per view and window, the latest row of each entity, as SQL the store streams.
+"""Pulls for materialization and sampling: the latest row of each entity per window, and distinct entity keys.
 
 The latest row is the one with the greatest event timestamp in ``[start, end]`` (both inclusive), ties broken by
 the greatest created timestamp (nulls lose). Event timestamps come out as ``TIMESTAMPTZ`` in UTC under the
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from fsnb.definitions import FeatureView
-from fsnb.offline.pit import timestamp_literal
-from fsnb.offline.store import quote, timestamp_sql
+from fsnb.offline.duckdb.connection import quote, timestamp_sql
+from fsnb.offline.duckdb.pit import timestamp_literal
 
 __all__ = ["distinct_keys_sql", "latest_rows_sql", "window_filter"]
 
@@ -59,6 +59,7 @@ def _struct_key(name: str) -> str:
 def distinct_keys_sql(
     join_keys: Sequence[str],
     parts: Sequence[tuple[FeatureView, str, dict[str, str], datetime | None, datetime | None]],
+    limit: int | None = None,
 ) -> str:
     """The distinct join-key tuples having a row in any of ``parts`` (view, relation, column types, window)."""
     keys = ", ".join(quote(k) for k in join_keys)
@@ -68,4 +69,5 @@ def distinct_keys_sql(
         ts = timestamp_sql(quote(source.timestamp_field), types[source.timestamp_field])
         not_null = " AND ".join(f"{quote(k)} IS NOT NULL" for k in join_keys)
         selects.append(f"SELECT {keys} FROM {relation} WHERE {window_filter(ts, start, end)} AND {not_null}")
-    return f"SELECT DISTINCT {keys} FROM (\n  " + "\n  UNION ALL\n  ".join(selects) + "\n)"
+    tail = f"\nLIMIT {int(limit)}" if limit is not None else ""
+    return f"SELECT DISTINCT {keys} FROM (\n  " + "\n  UNION ALL\n  ".join(selects) + "\n)" + tail

@@ -1,7 +1,7 @@
-"""``RemoteOnlineStore``: a Store whose online reads and writes go through an fsnb feature server.
+"""``RemoteServing``: a Store whose online reads and writes go through an fsnb feature server.
 
-``online_store: {type: remote, path: http://127.0.0.1:6566, connection_pool_size: 50,
-connection_idle_timeout: 300, connection_retries: 3, auth_token: ${FSNB_TOKEN}}`` makes
+``online_store: {type: remote, path: http://127.0.0.1:6566, limits: {pool_size: 50, idle_timeout: 300, retries: 3},
+auth_token: ${FSNB_TOKEN}}`` makes
 ``Store.get_online_features`` / ``get_online_features_async`` / ``push`` / ``write_to_online_store`` call the
 server and return the same :class:`~fsnb.serving.response.OnlineResponse` as direct mode (values, statuses, event
 timestamps, dtypes). Errors the server answers come back as the same :mod:`fsnb.errors` class.
@@ -16,118 +16,133 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import Sequence
 from datetime import date, datetime
 from time import perf_counter_ns
-from typing import Any, ClassVar
+from typing import Any
 
-from fsnb.config import OnlineStoreConfig, redact_url
+from fsnb import wire
+from fsnb.config import redact_url
 from fsnb.errors import OnlineStoreUnavailableError, RequestError
 from fsnb.http import HttpSessionManager
-from fsnb.online.base import HashRead, OnlineStore
+from fsnb.requests import feature_refs
+from fsnb.serving.base import ServingBackend
+from fsnb.serving.entities import entity_columns
+from fsnb.serving.response import OnlineResponse
+from fsnb.wire import error_from_body
 
-__all__ = ["RemoteOnlineStore"]
+__all__ = ["RemoteServing"]
 
 _ARROW = "application/vnd.apache.arrow.stream"
 _ARROW_ACCEPT = {"Accept": _ARROW}
 _WRITE_TIMEOUT = 300.0
 
 
-class RemoteOnlineStore(OnlineStore):
+class RemoteServing(ServingBackend):
     """Online reads and writes through a feature server at ``config.path``.
 
     ``wire`` picks the read format: ``"json"`` (default; Feast's shape plus dtypes) or ``"arrow"`` (Arrow IPC);
     ``benchmarks/rest.py`` measures both (JSON is faster at every batch size measured, so it is the default).
     """
 
-    capabilities: ClassVar[frozenset[str]] = frozenset()
-
-    def __init__(self, config: OnlineStoreConfig, *, wire: str = "json") -> None:
+    def __init__(self, config: Any, *, wire: str = "json") -> None:
         if wire not in ("json", "arrow"):
             raise RequestError(f"wire must be 'json' or 'arrow', got {wire!r}")
         self.config = config
-        self.url = config.path.rstrip("/")
+        self.url = self.server_url = config.path.rstrip("/")
         self.wire = wire
         headers = {"Accept": "application/json", "Content-Type": "application/json"}
         if config.auth_token:
             headers["Authorization"] = f"Bearer {config.auth_token}"
         self.http = HttpSessionManager(
-            pool_size=config.connection_pool_size,
-            idle_timeout=config.connection_idle_timeout,
-            retries=config.connection_retries,
-            connect_timeout=config.connect_timeout,
-            read_timeout=max(config.socket_timeout, 1.0),
+            pool_size=config.limits.pool_size,
+            idle_timeout=config.limits.idle_timeout,
+            retries=config.limits.retries,
+            connect_timeout=config.timeouts.connect,
+            read_timeout=max(config.timeouts.read, 1.0),
             headers=headers,
         )
         self._read_url = self.url + "/get-online-features"
 
+    @classmethod
+    def at(cls, url: str) -> RemoteServing:
+        """A client of the feature server at ``url`` with the default timeouts and limits."""
+        from fsnb.online._backends import online_backend
+
+        return cls(online_backend("remote").config_class(path=url))
+
     def __repr__(self) -> str:
-        return f"RemoteOnlineStore({redact_url(self.url)!r})"
+        return f"RemoteServing({redact_url(self.url)!r})"
+
+    def describe(self) -> str:
+        return f"remote {redact_url(self.url)}"
 
     # ---------------------------------------------------------------------------------------------- reads
 
-    def get_online_features(
+    def read(
         self,
         features: Any,
         entity_rows: Any,
         *,
         full_feature_names: bool = False,
         precomputed: bool | None = None,
-        _stages: dict[str, int] | None = None,
-    ) -> Any:
+        trace: dict[str, int] | None = None,
+    ) -> OnlineResponse:
         """Read through ``POST /get-online-features``; see :meth:`fsnb.Store.get_online_features`.
 
-        ``_stages``, when a dict, receives nanoseconds spent encoding the request (``encode_keys``), in the HTTP
+        ``trace``, when a dict, receives nanoseconds spent encoding the request (``encode_keys``), in the HTTP
         exchange (``round_trip``, the server's work included) and decoding the reply (``decode``).
         """
-        t0 = perf_counter_ns() if _stages is not None else 0
+        t0 = perf_counter_ns() if trace is not None else 0
         body = _dumps(_read_request(features, entity_rows, full_feature_names, precomputed))
-        t1 = perf_counter_ns() if _stages is not None else 0
+        t1 = perf_counter_ns() if trace is not None else 0
         if self.wire == "arrow":
             response = self._post(self._read_url, body, idempotent=True, headers=_ARROW_ACCEPT)
         else:
             response = self._post(self._read_url, body, idempotent=True)
-        if _stages is None:
+        if trace is None:
             return _response_from(response)
         t2 = perf_counter_ns()
         out = _response_from(response)
-        _stages["encode_keys"] = t1 - t0
-        _stages["round_trip"] = t2 - t1
-        _stages["decode"] = perf_counter_ns() - t2
+        trace["encode_keys"] = t1 - t0
+        trace["round_trip"] = t2 - t1
+        trace["decode"] = perf_counter_ns() - t2
         return out
 
-    async def get_online_features_async(
+    async def read_async(
         self,
         features: Any,
         entity_rows: Any,
         *,
         full_feature_names: bool = False,
         precomputed: bool | None = None,
-    ) -> Any:
-        """:meth:`get_online_features` offloaded to a thread (the pooled session is blocking)."""
+        trace: dict[str, int] | None = None,
+    ) -> OnlineResponse:
+        """:meth:`read` offloaded to a thread (the pooled session is blocking)."""
         return await asyncio.to_thread(
-            self.get_online_features,
+            self.read,
             features,
             entity_rows,
             full_feature_names=full_feature_names,
             precomputed=precomputed,
+            trace=trace,
         )
 
     # ---------------------------------------------------------------------------------------------- writes
 
-    def push(self, source: str, df: Any, to: str = "online") -> int:
+    def push(self, source: Any, df: Any, *, to: str = "online") -> int:
         """``POST /push`` (never retried: a push is not idempotent in general)."""
-        body = _dumps({"push_source_name": source, "df": _frame_columns(df), "to": to})
+        name = source if isinstance(source, str) else source.name
+        body = _dumps({"push_source_name": name, "df": _frame_columns(df), "to": to})
         return self._write("/push", body)
 
-    def write_to_online_store(self, view: Any, df: Any) -> int:
+    def write(self, view: Any, df: Any) -> int:
         """``POST /write-to-online-store`` (never retried)."""
         name = view if isinstance(view, str) else view.name
         return self._write("/write-to-online-store", _dumps({"feature_view_name": name, "df": _frame_columns(df)}))
 
     def _write(self, path: str, body: bytes) -> int:
         response = self._post(
-            self.url + path, body, idempotent=False, timeout=(self.config.connect_timeout, _WRITE_TIMEOUT)
+            self.url + path, body, idempotent=False, timeout=(self.config.timeouts.connect, _WRITE_TIMEOUT)
         )
         if response.status_code != 200:
             raise _error(response)
@@ -144,35 +159,28 @@ class RemoteOnlineStore(OnlineStore):
                 + "check that `fsnb serve` is running there and that `online_store.path` is right"
             ) from e
 
-    # ---------------------------------------------------------------------------------- byte-level contract
-
-    def write_rows(self, keys: Sequence[bytes], field: bytes, rows: Sequence[bytes]) -> int:
-        self.require("rows")
-        return 0  # pragma: no cover
-
-    def read_hashes(self, groups: Sequence[HashRead]) -> list[list[list[bytes | None]]]:
-        self.require("rows")
-        return []  # pragma: no cover
-
     # ---------------------------------------------------------------------------------------------- lifecycle
 
     def close(self) -> None:
         self.http.close()
+
+    def __enter__(self) -> RemoteServing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 # ------------------------------------------------------------------------------------------------ helpers
 
 
 def _read_request(features: Any, entity_rows: Any, full: bool, precomputed: bool | None) -> dict[str, Any]:
-    from fsnb.serving.api import entity_columns
-
+    spec = feature_refs(features)
     doc: dict[str, Any] = {}
-    if isinstance(features, str):
-        doc["feature_service"] = features
-    elif hasattr(features, "projections"):  # a FeatureService
-        doc["feature_service"] = features.name
+    if isinstance(spec, tuple):
+        doc["features"] = list(spec)
     else:
-        doc["features"] = list(features)
+        doc["feature_service"] = spec if isinstance(spec, str) else spec.name
     names, cols, _ = entity_columns(entity_rows)
     doc["entities"] = {n: (c.tolist() if hasattr(c, "tolist") else list(c)) for n, c in zip(names, cols)}
     doc["full_feature_names"] = bool(full)
@@ -181,12 +189,9 @@ def _read_request(features: Any, entity_rows: Any, full: bool, precomputed: bool
     return doc
 
 
-def _response_from(response: Any) -> Any:
-    from fsnb.serving.response import OnlineResponse
-
+def _response_from(response: Any) -> OnlineResponse:
     if response.status_code != 200:
         raise _error(response)
-    from fsnb.server import wire
 
     if response.headers.get("content-type", "").startswith(_ARROW):
         columns, keys = wire.decode_arrow(response.content)
@@ -200,8 +205,6 @@ def _response_from(response: Any) -> Any:
 
 
 def _error(response: Any) -> Exception:
-    from fsnb.server.errors import error_from_body
-
     try:
         body = _loads(response.content)
     except ValueError:

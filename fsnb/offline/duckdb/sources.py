@@ -6,12 +6,12 @@
 
 from __future__ import annotations
 
-import glob
 import os
 from typing import TYPE_CHECKING
 
 from fsnb.definitions import CsvSource, DataSource, DuckDBSource, ParquetSource
 from fsnb.errors import OfflineStoreError
+from fsnb.offline.files import source_paths
 
 if TYPE_CHECKING:
     import duckdb
@@ -19,18 +19,16 @@ if TYPE_CHECKING:
 
     from fsnb.config import Config
 
+
 __all__ = [
+    "database_path",
     "in_offline_database",
     "quote_identifier",
     "quote_literal",
     "schema_connection",
-    "source_paths",
     "source_relation",
     "source_schema",
 ]
-
-_GLOB_CHARS = frozenset("*?[")
-
 
 def quote_literal(text: str) -> str:
     """A SQL string literal."""
@@ -40,39 +38,6 @@ def quote_literal(text: str) -> str:
 def quote_identifier(name: str) -> str:
     """A SQL identifier, double-quoted."""
     return '"' + name.replace('"', '""') + '"'
-
-
-def _is_remote(path: str) -> bool:
-    return "://" in path
-
-
-def source_paths(source: DataSource, config: Config) -> list[str]:
-    """The files a Parquet/CSV source reads: absolute paths or globs, checked to exist.
-
-    A directory means every file of the source's format under it (recursively).
-    """
-    source = source.batch_source
-    if not isinstance(source, ParquetSource):  # CsvSource subclasses ParquetSource
-        raise OfflineStoreError(f"{type(source).__name__} {source.name!r} is not file-based")
-    raw = source.path
-    if _is_remote(raw):
-        return [raw]
-    path = str(config.resolve_path(raw))
-    ext = "csv" if isinstance(source, CsvSource) else "parquet"
-    where = f"{type(source).__name__} {source.name!r}: "
-    shown = f"{raw!r}" + ("" if os.path.isabs(raw) else f" (resolved against {config.repo_path})")
-    if any(c in path for c in _GLOB_CHARS):
-        if not glob.glob(path, recursive=True):
-            raise OfflineStoreError(f"{where}no file matches {shown}; check the path or generate the data first")
-        return [path]
-    if os.path.isdir(path):
-        pattern = os.path.join(path, "**", f"*.{ext}")
-        if not glob.glob(pattern, recursive=True):
-            raise OfflineStoreError(f"{where}folder {shown} holds no .{ext} files")
-        return [pattern]
-    if not os.path.exists(path):
-        raise OfflineStoreError(f"{where}no file at {shown}; check the path or generate the data first")
-    return [path]
 
 
 def source_relation(source: DataSource, config: Config) -> str:
@@ -96,7 +61,7 @@ def source_relation(source: DataSource, config: Config) -> str:
             return f"({source.query})"
         assert source.table is not None
         schema, _, table = source.table.rpartition(".")
-        db = _database_path(source, config)
+        db = database_path(source, config)
         if db is None:
             return ".".join(quote_identifier(p) for p in (schema, table) if p)
         if not os.path.exists(db):
@@ -113,10 +78,10 @@ def source_relation(source: DataSource, config: Config) -> str:
 def in_offline_database(source: DataSource, config: Config) -> bool:
     """Whether ``source`` is a table of the offline store's own database (read through its connection)."""
     batch = source.batch_source
-    return isinstance(batch, DuckDBSource) and batch.table is not None and _database_path(batch, config) is None
+    return isinstance(batch, DuckDBSource) and batch.table is not None and database_path(batch, config) is None
 
 
-def _database_path(source: DuckDBSource, config: Config) -> str | None:
+def database_path(source: DuckDBSource, config: Config) -> str | None:
     """The other database file a DuckDB table lives in, or None for the offline store's own database."""
     if not source.database:
         return None
@@ -151,7 +116,7 @@ def source_schema(
     rel = source_relation(batch, config)
     con = connection if connection is not None else schema_connection()
     try:
-        if isinstance(batch, DuckDBSource) and batch.table is not None and _database_path(batch, config) is None:
+        if isinstance(batch, DuckDBSource) and batch.table is not None and database_path(batch, config) is None:
             own = config.offline_store.database
             if not own or own == ":memory:":
                 raise OfflineStoreError(

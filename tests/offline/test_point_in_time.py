@@ -1,4 +1,4 @@
-"""Point-in-time training sets on hand-made data, with hand-computed expectations."""
+"""Point-in-time training sets on hand-made data, with hand-computed expectations, on every offline engine."""
 
 from __future__ import annotations
 
@@ -10,18 +10,8 @@ import pyarrow as pa
 import pytest
 
 import fsnb
-from fsnb.config import Config, OnlineStoreConfig, RegistryConfig
 from fsnb.errors import FeatureNotFoundError, JoinKeyTypeError, MissingJoinKeyError, OfflineStoreError, RequestError
-
-
-def make_store(repo: Path) -> fsnb.Store:
-    cfg = Config(
-        project="pit",
-        repo_path=repo,
-        registry=RegistryConfig(url=f"sqlite:///{repo}/registry.db", cache_ttl_seconds=0),
-        online_store=OnlineStoreConfig(type="sqlite", path=str(repo / "online.db")),
-    )
-    return fsnb.Store(config=cfg)
+from tests.offline.engines import EngineTestConf
 
 
 def ts(text: str) -> datetime:
@@ -33,7 +23,7 @@ merchant = fsnb.Entity("merchant", join_keys={"merchant_id": fsnb.Int64})
 
 
 @pytest.fixture
-def store(tmp_path: Path):
+def store(tmp_path: Path, engine_conf: EngineTestConf):
     data = tmp_path / "data"
     data.mkdir()
     # customer 1: rows at 10:00 (score 1) and 12:00 (score 2, created 12:05) plus a correction with the same
@@ -74,7 +64,7 @@ def store(tmp_path: Path):
         schema=[fsnb.Field("risk", fsnb.Float64)],
     )
     service = fsnb.FeatureService("scoring", [scores[["score"]], profile])
-    s = make_store(tmp_path)
+    s = fsnb.Store(config=engine_conf.config(tmp_path, project="pit"))
     s.apply([customer, merchant, scores_src, profile_src, merchants_src, scores, profile, merchants, service])
     yield s
     s.close()
@@ -180,6 +170,7 @@ def test_service_and_service_name_and_full_feature_names(store):
     assert full.to_df()["scores__score"].tolist() == [3]
 
 
+@pytest.mark.engines("duckdb")
 def test_sql_entity_query_and_other_timestamp_column_name(store):
     job = store.get_historical_features(
         "SELECT 1::BIGINT AS customer_id, TIMESTAMPTZ '2024-01-01 12:00:00+00' AS ts", ["scores:score"]
@@ -203,6 +194,7 @@ def test_request_errors_before_any_query(store):
         store.get_historical_features(edf[["customer_id"]], ["scores:score"])
 
 
+@pytest.mark.engines("duckdb")
 def test_duckdb_table_and_csv_sources(store, tmp_path):
     import duckdb
 

@@ -2,7 +2,7 @@
 
 Entity rows are drawn at random times, at the exact event times of stored rows, and at the TTL edges of stored
 rows (just inside and one microsecond outside), over customers that include the generator's late-arrival,
-created-tie and outside-TTL cases.
+created-tie and outside-TTL cases. Runs on every offline engine (``tests/offline/engines``).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 
 import fsnb
-from fsnb.config import Config, RegistryConfig
 from fsnb.definitions import DataSource, Entity, FeatureService, FeatureView
 from fsnb.examples.banking import VIEW_FILES, generate, special_ids, template_dir
+from tests.offline.engines import EngineTestConf
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 CUSTOMERS = 300
@@ -26,15 +26,12 @@ VIEWS = ["customer_demographics", "transaction_stats", "behavior_profile"]
 
 
 @pytest.fixture(scope="module")
-def banking(tmp_path_factory: pytest.TempPathFactory):
-    repo = tmp_path_factory.mktemp("banking")
+def banking(tmp_path_factory: pytest.TempPathFactory, engine_conf: EngineTestConf):
+    repo = tmp_path_factory.mktemp(f"banking_{engine_conf.name}")
     generate(repo, customers=CUSTOMERS, now=NOW)
     ns = runpy.run_path(str(template_dir() / "definitions.py"))
     objects = [v for v in ns.values() if isinstance(v, (Entity, DataSource, FeatureView, FeatureService))]
-    store = fsnb.Store(config=Config(
-        project="oracle", repo_path=repo,
-        registry=RegistryConfig(url=f"sqlite:///{repo}/registry.db", cache_ttl_seconds=60),
-    ))
+    store = fsnb.Store(config=engine_conf.config(repo, project="oracle"))
     store.apply(objects)
     yield store, repo
     store.close()

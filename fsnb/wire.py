@@ -7,14 +7,22 @@ client can rebuild typed columns::
      "results": [{"values": [...], "statuses": ["PRESENT", ...], "event_timestamps": ["2024-01-01T00:00:00Z", ...]},
                  ...]}
 
-Timestamps are RFC 3339 in UTC with ``Z``; a value with no event time (not found) has ``null``. ``bytes`` values
-travel as base64 text.
+Values and timestamps are spelled as Feast's own server spells them, so Feast's clients read fsnb unchanged:
+
+- event timestamps are RFC 3339 in UTC with ``Z``, with no fraction when it is zero, milliseconds when
+  millisecond-aligned, else microseconds; a cell with no event time (a join key, a value not found) has the epoch,
+  ``"1970-01-01T00:00:00Z"``, never ``null``;
+- a ``json`` feature travels as JSON text (a string), not as an object;
+- ``bytes`` values travel as base64 text.
+
+:func:`decode_json` undoes all three (epoch → ``None``, text → objects), so a remote read equals a direct one.
 
 Arrow IPC (``Accept: application/vnd.apache.arrow.stream``) is the compact binary form: one record batch whose
 column ``3*i`` holds feature *i*'s values (its real Arrow type), ``3*i+1`` its statuses (dictionary-encoded) and
 ``3*i+2`` its event timestamps (``timestamp[us, UTC]``); schema metadata ``fsnb`` holds the names and dtypes.
 
-This module imports nothing heavy at import time: the remote client uses its decoders too.
+This module is the protocol shared by the server and the remote client; it imports nothing heavy at import time.
+Errors travel as ``{"error": CLASS, "detail": MESSAGE}``; :func:`error_from_body` rebuilds the class.
 """
 
 from __future__ import annotations
@@ -26,15 +34,20 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from fsnb import errors as E
+
 __all__ = [
     "ARROW_CONTENT_TYPE",
     "JSON_CONTENT_TYPE",
     "ColumnList",
     "Columns",
+    "EPOCH_TEXT",
     "decode_arrow",
     "decode_json",
     "encode_arrow",
     "encode_json",
+    "error_from_body",
+    "event_time_texts",
     "response_columns",
 ]
 
@@ -94,10 +107,54 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"cannot encode {type(obj).__name__} as JSON")
 
 
+#: what a cell with no event time carries (Feast's zero ``Timestamp``).
+EPOCH_TEXT = "1970-01-01T00:00:00Z"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_TS_OPTIONS = 2 | 128  # orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z (orjson is imported only when encoding)
+
+
 def _iso(ts: datetime) -> str:
+    """RFC 3339 text the way protobuf (and so Feast's server) prints a ``Timestamp``: 0, 3 or 6 fraction digits."""
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=UTC)
-    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    elif ts.utcoffset():
+        ts = ts.astimezone(UTC)
+    base = f"{ts.year:04d}-{ts.month:02d}-{ts.day:02d}T{ts.hour:02d}:{ts.minute:02d}:{ts.second:02d}"
+    us = ts.microsecond
+    if not us:
+        return base + "Z"
+    if not us % 1000:
+        return f"{base}.{us // 1000:03d}Z"
+    return f"{base}.{us:06d}Z"
+
+
+def event_time_texts(timestamps: Sequence[datetime | None]) -> list[str]:
+    """A column's event timestamps as wire text (:data:`EPOCH_TEXT` where there is none)."""
+    memo: dict[datetime, str] = {}
+    out = []
+    for t in timestamps:
+        if t is None:
+            out.append(EPOCH_TEXT)
+            continue
+        text = memo.get(t)
+        if text is None:
+            text = memo[t] = _iso(t)
+        out.append(text)
+    return out
+
+
+def _event_time_fragment(timestamps: Sequence[datetime | None]) -> Any:
+    """:func:`event_time_texts` as a pre-encoded JSON array, formatted by orjson in one call: its UTC text has no
+    fraction when it is zero and six digits otherwise, so a millisecond-aligned time loses its three trailing zeros
+    (every string in the array is a timestamp, so the replacement touches nothing else)."""
+    import orjson
+
+    raw = orjson.dumps([_EPOCH if t is None else t for t in timestamps], option=_TS_OPTIONS)
+    return orjson.Fragment(raw.replace(b'000Z"', b'Z"'))
+
+
+def _json_texts(values: list[Any]) -> list[Any]:
+    return [None if v is None else json.dumps(v) for v in values]
 
 
 def encode_json(response: Any, columns: ColumnList | None = None) -> bytes:
@@ -107,7 +164,15 @@ def encode_json(response: Any, columns: ColumnList | None = None) -> bytes:
     cols = response_columns(response) if columns is None else columns
     names = [c[0] for c in cols]
     dtypes = [c[1] for c in cols]
-    results = [{"values": c[2], "statuses": c[3], "event_timestamps": c[4]} for c in cols]
+    texts: dict[int, Any] = {}  # columns of one view share one timestamps list: format it once
+    results = []
+    for _, dtype, values, statuses, timestamps in cols:
+        ts = texts.get(id(timestamps))
+        if ts is None:
+            ts = texts[id(timestamps)] = _event_time_fragment(timestamps)
+        if dtype == "json":
+            values = _json_texts(values)
+        results.append({"values": values, "statuses": statuses, "event_timestamps": ts})
     metadata: dict[str, Any] = {"feature_names": names}
     if any(d is not None for d in dtypes):
         metadata["dtypes"] = dtypes
@@ -120,15 +185,19 @@ def encode_json(response: Any, columns: ColumnList | None = None) -> bytes:
 
 
 def decode_json(body: bytes | dict[str, Any]) -> Columns:
-    """Typed columns back from :func:`encode_json`'s output (timestamps parsed, base64 bytes decoded)."""
+    """Typed columns back from :func:`encode_json`'s output: timestamps parsed (the epoch back to ``None``), base64
+    bytes decoded, JSON text parsed back into objects."""
     doc = body if isinstance(body, dict) else _loads(body)
     meta = doc["metadata"]
     names: Sequence[str] = meta["feature_names"]
     dtypes: Sequence[str | None] = meta.get("dtypes") or [None] * len(names)
     out: ColumnList = []
+    parsed: dict[str, datetime | None] = {EPOCH_TEXT: None}
     for name, dtype, res in zip(names, dtypes, doc["results"]):
         values = res["values"]
-        if dtype == "bytes":
+        if dtype == "json":
+            values = [v if not isinstance(v, str) else json.loads(v) for v in values]
+        elif dtype == "bytes":
             values = [None if v is None else base64.b64decode(v) for v in values]
         elif dtype == "unix_timestamp":
             values = [None if v is None else _parse_ts(v) for v in values]
@@ -136,13 +205,28 @@ def decode_json(body: bytes | dict[str, Any]) -> Columns:
             values = [None if v is None else [None if x is None else base64.b64decode(x) for x in v] for v in values]
         elif dtype is not None and dtype.startswith("array<unix_timestamp"):
             values = [None if v is None else [None if x is None else _parse_ts(x) for x in v] for v in values]
-        timestamps = [None if t is None else _parse_ts(t) for t in res["event_timestamps"]]
+        timestamps = _parse_event_times(res["event_timestamps"], parsed)
         out.append((name, dtype, values, list(res["statuses"]), timestamps))
     return out, int(meta.get("join_keys", 0))
 
 
 def _parse_ts(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+def _parse_event_times(texts: Sequence[str | None], memo: dict[str, datetime | None]) -> list[datetime | None]:
+    """Event timestamps back from text; the epoch (and ``null``, from older servers) means "no event time"."""
+    out: list[datetime | None] = []
+    for t in texts:
+        if t is None:
+            out.append(None)
+            continue
+        when = memo.get(t, _EPOCH)
+        if when is _EPOCH:
+            when = _parse_ts(t)
+            memo[t] = when = None if when == _EPOCH else when
+        out.append(when)
+    return out
 
 
 def _loads(body: bytes) -> Any:
@@ -215,3 +299,24 @@ def decode_arrow(body: bytes) -> Columns:
         timestamps = table.column(3 * i + 2).to_pylist()
         out.append((name, dtype, values, statuses, timestamps))
     return out, int(meta.get("join_keys", 0))
+
+
+def error_from_body(status: int, body: Any) -> E.FsnbError:
+    """Rebuild the server's error on the client: the same :mod:`fsnb.errors` class and message.
+
+    Unknown names (another server, a proxy's HTML page) become :class:`fsnb.errors.ServerError`, or
+    :class:`fsnb.errors.OnlineStoreUnavailableError` for 502/503/504 without a body fsnb understands.
+    """
+    name, detail = None, None
+    if isinstance(body, dict):
+        name, detail = body.get("error"), body.get("detail")
+    cls = getattr(E, name, None) if isinstance(name, str) else None
+    message = f"{detail}" if detail else f"feature server answered HTTP {status}"
+    if isinstance(cls, type) and issubclass(cls, E.FsnbError):
+        err: E.FsnbError = cls(message)
+    elif status in (502, 503, 504):
+        err = E.OnlineStoreUnavailableError(f"feature server unavailable (HTTP {status}): {message}")
+    else:
+        err = E.ServerError(f"feature server error (HTTP {status}, {name or 'no error name'}): {message}")
+    err.http_status = status
+    return err

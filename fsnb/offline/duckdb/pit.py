@@ -13,15 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from fsnb.offline.features import ViewRequest
-from fsnb.offline.store import quote, timestamp_sql
+from fsnb.offline.duckdb.connection import quote, timestamp_sql
+from fsnb.offline.training import ROW_COLUMN
+from fsnb.requests import ViewRequest
 
 __all__ = ["ENTITY_TABLE", "ROW_COLUMN", "ViewSource", "point_in_time_queries", "timestamp_literal"]
 
 #: name the entity frame is registered under while the query runs.
 ENTITY_TABLE = "__fsnb_entity"
-#: position of each entity row in the caller's frame; the result is ordered by it.
-ROW_COLUMN = "__fsnb_row"
 _TS = "__fsnb_ts"
 _ORDER = "__fsnb_order"
 
