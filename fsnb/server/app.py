@@ -3,7 +3,7 @@
 Endpoints (Feast's Python feature server shapes, so existing clients work unchanged):
 
 - ``POST /get-online-features``: ``{"features": [...]}`` or ``{"feature_service": "..."}``, ``"entities"``,
-  ``"full_feature_names"`` → column-major JSON (:mod:`fsnb.server.wire`), or Arrow IPC when asked with
+  ``"full_feature_names"`` → column-major JSON (:mod:`fsnb.wire`), or Arrow IPC when asked with
   ``Accept: application/vnd.apache.arrow.stream``.
 - ``POST /push`` (``push_source_name``, ``df``, ``to``) and ``POST /write-to-online-store``
   (``feature_view_name``, ``df``): need the ``write`` scope when auth is on.
@@ -30,8 +30,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from fsnb import errors as E
+from fsnb import wire
 from fsnb.config import AuthConfig, redact_url
-from fsnb.server import wire
+from fsnb.online.base import SupportsAsync
 from fsnb.server.auth import READ, WRITE, build_auth
 from fsnb.server.errors import error_payload, translate
 from fsnb.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -50,6 +51,8 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 _JSON = b"application/json"
+#: headers a request may carry once: two credentials could be read differently by a proxy and by this server.
+_SINGLE_HEADERS = (b"authorization", b"x-api-key", b"content-type", b"content-length")
 _PUSH_MODES = {"online": "online", "offline": "offline", "online_and_offline": "online_and_offline",
                "both": "online_and_offline"}
 
@@ -66,15 +69,21 @@ class ServerSettings:
     max_requests: int = 0
     #: call ``gc.freeze()`` once start-up is done (long-lived objects leave the collector's generations).
     freeze_gc: bool = True
+    #: seconds a client has to send a whole request body once its headers are in (408 after).
+    body_timeout: float = 30.0
+    #: bytes of request body taken (413 beyond).
+    max_body_bytes: int = MAX_BODY_BYTES
 
 
 class _Response:
-    __slots__ = ("status", "body", "content_type")
+    __slots__ = ("status", "body", "content_type", "headers")
 
-    def __init__(self, status: int, body: bytes, content_type: bytes = _JSON) -> None:
+    def __init__(self, status: int, body: bytes, content_type: bytes = _JSON,
+                 headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
         self.status = status
         self.body = body
         self.content_type = content_type
+        self.headers = headers
 
 
 def _json(status: int, doc: Any) -> _Response:
@@ -85,8 +94,7 @@ class FeatureServer:
     """The ASGI application. Build it with :func:`create_app`; one instance per worker process."""
 
     def __init__(self, store: Store, settings: ServerSettings | None = None) -> None:
-        if store.config.online_store.type == "remote":
-            raise E.ConfigError("the feature server needs a real online store (redis or sqlite), not type: remote")
+        store.online  # noqa: B018 - the server reads bytes directly: a remote online store raises ConfigError here
         self.store = store
         self.settings = settings or ServerSettings()
         self.auth = build_auth(self.settings.auth)
@@ -128,31 +136,45 @@ class FeatureServer:
         if route is None and path.endswith("/"):
             path = path.rstrip("/")
             route = self._routes.get(path)
+        close = False
         if route is None:
             endpoint = "unknown"
-            response = _json(404, {"error": "NotFound", "detail": f"no endpoint {path}"})
+            response = _json(404, {"error": "NotFound", "detail": f"no endpoint {_clip(path)}"})
         else:
             endpoint = path
             method, scope_needed, handler = route
-            if scope["method"] != method:
-                response = _json(405, {"error": "MethodNotAllowed", "detail": f"{path} takes {method}"})
+            if scope["method"] != method and not (method == "GET" and scope["method"] == "HEAD"):
+                allow = b"GET, HEAD" if method == "GET" else method.encode()
+                response = _Response(405, orjson.dumps({"error": "MethodNotAllowed",
+                                                        "detail": f"{path} takes {allow.decode()}"}),
+                                     headers=((b"allow", allow),))
             else:
-                headers = dict(scope["headers"])
+                raw = scope["headers"]
+                headers = dict(raw)
                 try:
+                    if len(headers) != len(raw):
+                        _check_single_headers(raw)
                     if self.auth is not None and scope_needed:
                         self.auth.check(headers, scope_needed)
-                    body = await _read_body(receive) if method == "POST" else b""
+                    if method == "POST":
+                        _check_content_type(headers)
+                        body = await self._read_body(headers, receive)
+                    else:
+                        body = b""
                     response = await handler(headers, body)
                 except Exception as exc:
-                    status, doc = error_payload(exc)
+                    status, doc = error_payload(exc, self.store.online)
                     response = _json(status, doc)
+                    # a body left unread (too large, too slow) must not be parsed as the next request
+                    close = status in (408, 413)
         self._served += 1
         out_headers = [
             (b"content-type", response.content_type),
             (b"content-length", str(len(response.body)).encode()),
+            *response.headers,
         ]
-        if self.settings.max_requests and self._served >= self.settings.max_requests:
-            out_headers.append((b"connection", b"close"))  # this worker is about to be recycled: drain
+        if close or (self.settings.max_requests and self._served >= self.settings.max_requests):
+            out_headers.append((b"connection", b"close"))  # closing, or about to be recycled: drain
         await send({"type": "http.response.start", "status": response.status, "headers": out_headers})
         await send({"type": "http.response.body", "body": response.body})
         self.metrics.observe_request(endpoint, response.status, time.perf_counter() - start)
@@ -184,9 +206,7 @@ class FeatureServer:
 
     async def startup(self) -> None:
         """Load the registry, open the online store's pooled connection, start the refresher, freeze the GC."""
-        from fsnb.serving.api import get_online_features_async
-
-        self._read = get_online_features_async
+        self._read = self.store.serving.read_async
         try:
             await asyncio.to_thread(self._load_registry, True)
         except Exception as exc:  # keep serving /health (503) and retry in the background
@@ -218,11 +238,13 @@ class FeatureServer:
         registry = self.store.registry
         if not force and self._registry_version is not None and registry.version() == self._registry_version:
             self._registry_error = None
+            self.metrics.registry_refreshed.set_to_current_time()
             return
         snapshot = self.store.refresh_registry()
         self._registry_version = snapshot.version
         self._views = {}
         self._registry_error = None
+        self.metrics.registry_refreshed.set_to_current_time()
 
     async def _refresh_loop(self) -> None:
         """Refresh every ``registry_ttl`` seconds; an outage is logged when it starts (or its error changes) and
@@ -244,12 +266,9 @@ class FeatureServer:
     async def _online_ping(self) -> None:
         """One cheap round trip to the online store (a GET of a key that never exists)."""
         online = self.store.online
-        caps = online.capabilities
         probe = [b"__fsnb_health__"]
-        if "async" in caps and "vectors" in caps:
-            await online.read_values_async(probe)
-        elif "vectors" in caps:
-            await asyncio.to_thread(online.read_values, probe)
+        if isinstance(online, SupportsAsync):
+            await online.read_hashes_async([(probe, (b"_",))])
         else:
             await asyncio.to_thread(online.read_hashes, [(probe, (b"_",))])
 
@@ -259,6 +278,8 @@ class FeatureServer:
         doc = _parse(body)
         service = doc.get("feature_service")
         features = doc.get("features")
+        if service is not None and features is not None:
+            raise E.RequestError('give either "features" or "feature_service", not both')
         if service is not None:
             if not isinstance(service, str) or not service:
                 raise E.RequestError("feature_service must be a feature service name")
@@ -290,7 +311,10 @@ class FeatureServer:
         if self._registry_version is None:
             raise E.RegistryError(f"the registry is not loaded yet ({self._registry_error or 'starting'})")
         t0 = time.perf_counter()
-        response = await self._read(self.store, target, entities, full_feature_names=full, precomputed=precomputed)
+        try:
+            response = await self._read(target, entities, full_feature_names=full, precomputed=precomputed)
+        except RecursionError:
+            raise E.JoinKeyTypeError(_nested_keys_message(entities)) from None
         m = self.metrics
         m.online_read.observe(time.perf_counter() - t0)
         m.entity_count.observe(rows)
@@ -346,9 +370,10 @@ class FeatureServer:
         for view in snapshot.feature_views.values():
             if view.source.name == name:
                 _conform(frame, view)
-        from fsnb.push import push
-
-        rows = await asyncio.to_thread(push, self.store, name, frame, to=mode)
+        try:
+            rows = await asyncio.to_thread(self.store.serving.push, name, frame, to=mode)
+        except OverflowError:
+            raise E.DataValidationError(_overflow_message(frame)) from None
         return _json(200, {"status": "ok", "rows": _count(rows, frame)})
 
     async def _write_to_online_store(self, headers: dict[bytes, bytes], body: bytes) -> _Response:
@@ -359,10 +384,42 @@ class FeatureServer:
         view = self.store.snapshot().get_feature_view(name)
         frame = _frame(doc.get("df"), [view.source.timestamp_field, view.source.created_timestamp_column])
         _conform(frame, view)
-        from fsnb.serving.api import write_to_online_store
-
-        rows = await asyncio.to_thread(write_to_online_store, self.store, name, frame)
+        try:
+            rows = await asyncio.to_thread(self.store.serving.write, name, frame)
+        except OverflowError:
+            raise E.DataValidationError(_overflow_message(frame)) from None
         return _json(200, {"status": "ok", "rows": _count(rows, frame)})
+
+    async def _read_body(self, headers: dict[bytes, bytes], receive: Receive) -> bytes:
+        """The whole body, within ``body_timeout`` seconds and ``max_body_bytes`` bytes (408 / 413 otherwise)."""
+        limit = self.settings.max_body_bytes
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise E.RequestTooLargeError(f"the request body has {int(declared)} bytes; this server takes at most "
+                                         f"{limit} (feature_server.max_body_bytes)")
+        timeout = self.settings.body_timeout
+        parts: list[bytes] = []
+        size = 0
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        raise E.RequestError("the client closed the connection before sending the whole body")
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > limit:
+                        raise E.RequestTooLargeError(
+                            f"the request body exceeds {limit} bytes (feature_server.max_body_bytes)"
+                        )
+                    parts.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            raise E.RequestTimeoutError(
+                f"the request body did not arrive within {timeout:g} s (feature_server.body_timeout)"
+            ) from None
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     async def _health(self, headers: dict[bytes, bytes], body: bytes) -> _Response:
         """200 when the registry and the online store answer now; else 503 with the usual error body.
@@ -378,11 +435,11 @@ class FeatureServer:
             if self._registry_version is None:
                 await asyncio.to_thread(self._load_registry, True)
         except Exception as exc:
-            failures["registry"] = _health_failure(exc, E.RegistryError)
+            failures["registry"] = _health_failure(exc, E.RegistryError, self.store.online)
         try:
             await asyncio.wait_for(self._online_ping(), timeout=HEALTH_TIMEOUT)
         except Exception as exc:
-            failures["online_store"] = _health_failure(exc, E.OnlineStoreUnavailableError)
+            failures["online_store"] = _health_failure(exc, E.OnlineStoreUnavailableError, self.store.online)
         if not failures:
             return _json(200, {"status": "ok", "registry_version": self._registry_version})
         reasons = "; ".join(f"{part}: {message}" for part, (_, message) in failures.items())
@@ -421,32 +478,44 @@ class FeatureServer:
 HEALTH_TIMEOUT = 5.0
 
 
-def _health_failure(exc: BaseException, default: type[E.FsnbError]) -> tuple[str, str]:
+def _health_failure(exc: BaseException, default: type[E.FsnbError], online: Any) -> tuple[str, str]:
     """(fsnb error class name, password-redacted message) of a failed health probe; never a traceback."""
     if isinstance(exc, TimeoutError):
         return default.__name__, f"no answer within {HEALTH_TIMEOUT:g} s"
-    err = translate(exc)
+    err = translate(exc, online)
     if err is None:
         log.error("unexpected error in a health check", exc_info=exc)
         return default.__name__, f"unexpected {type(exc).__name__} (see the server log)"
     return type(err).__name__, redact_url(str(err))
 
 
-async def _read_body(receive: Receive) -> bytes:
-    message = await receive()
-    body: bytes = message.get("body", b"")
-    if not message.get("more_body", False):
-        return body
-    parts = [body]
-    size = len(body)
-    while message.get("more_body", False):
-        message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise E.TooManyRowsError(f"request body larger than {MAX_BODY_BYTES} bytes")
-        parts.append(chunk)
-    return b"".join(parts)
+#: characters of a client's value quoted in an error detail; longer ones are cut with "…".
+ECHO_LIMIT = 200
+
+
+def _clip(text: str, limit: int = ECHO_LIMIT) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _check_single_headers(raw: list[tuple[bytes, bytes]]) -> None:
+    seen: set[bytes] = set()
+    for name, _ in raw:
+        if name in _SINGLE_HEADERS:
+            if name in seen:
+                raise E.RequestError(f"the {name.decode()} header is given more than once: send it once")
+            seen.add(name)
+
+
+def _check_content_type(headers: dict[bytes, bytes]) -> None:
+    """POST bodies are JSON: anything else (notably the ``text/plain`` a browser may send cross-origin without
+    asking first) is refused with 415."""
+    value = headers.get(b"content-type")
+    kind = value.split(b";", 1)[0].strip().lower() if value is not None else b""
+    if kind != _JSON and not (kind.startswith(b"application/") and kind.endswith(b"+json")):
+        shown = repr(_clip(value.decode("latin-1"))) if value is not None else "none"
+        raise E.UnsupportedMediaTypeError(
+            f"the request body must be JSON sent with 'Content-Type: application/json' (got {shown})"
+        )
 
 
 def _parse(body: bytes) -> dict[str, Any]:
@@ -479,6 +548,36 @@ def _frame(df: Any, timestamp_columns: list[str | None]) -> Any:
             except (ValueError, TypeError) as exc:
                 raise E.DataValidationError(f"column {col!r}: not timestamps ({exc})") from None
     return frame
+
+
+def _nested_keys_message(entities: dict[str, Any]) -> str:
+    for key, values in entities.items():
+        if any(isinstance(v, (list, dict)) for v in values):
+            return (f"entities[{_clip(repr(key))}] holds nested lists or objects: join key values are numbers or "
+                    "strings")
+    return "entity values are nested too deeply: join key values are numbers or strings"
+
+
+_INT64 = range(-(2**63), 2**63)
+
+
+def _out_of_range(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value not in _INT64
+    if depth < 32 and isinstance(value, (list, tuple)):
+        return any(_out_of_range(v, depth + 1) for v in value)
+    if depth < 32 and isinstance(value, dict):
+        return any(_out_of_range(v, depth + 1) for v in value.values())
+    return False
+
+
+def _overflow_message(frame: Any) -> str:
+    """Which ``df`` column holds an integer beyond 64 bits (pyarrow's OverflowError does not say)."""
+    for col in frame.columns:
+        if frame[col].dtype == object and any(_out_of_range(v) for v in frame[col]):
+            return (f"column {_clip(repr(col))} holds an integer outside the 64-bit range [-2**63, 2**63): "
+                    "send a smaller number or a string")
+    return "a df value holds an integer outside the 64-bit range [-2**63, 2**63)"
 
 
 _NUMERIC_CASTS = {"int32": "Int32", "int64": "Int64", "float32": "float32", "float64": "float64", "bool": "boolean"}

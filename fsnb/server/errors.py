@@ -2,17 +2,18 @@
 
 The server translates library errors (redis-py, OS socket errors, malformed JSON) into the :mod:`fsnb.errors` tree
 here, at one place, and the remote client maps the ``error`` name back to the same class
-(:func:`error_from_body`). Nothing but a fixed text ever leaves for an unexpected exception: no stack traces.
+(:func:`fsnb.wire.error_from_body`). Nothing but a fixed text ever leaves for an unexpected exception: no stack traces.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fsnb import errors as E
 
-__all__ = ["INTERNAL_ERROR", "error_from_body", "error_payload", "translate"]
+__all__ = ["INTERNAL_ERROR", "error_payload", "shorten", "translate"]
 
 log = logging.getLogger("fsnb.server")
 
@@ -20,15 +21,25 @@ log = logging.getLogger("fsnb.server")
 INTERNAL_ERROR = "InternalServerError"
 
 
-def translate(exc: BaseException) -> E.FsnbError | None:
-    """The fsnb error a library exception stands for, or None when it is unexpected (a bug)."""
+def translate(exc: BaseException, online: Any = None) -> E.FsnbError | None:
+    """The fsnb error a library exception stands for, or None when it is unexpected (a bug).
+
+    ``online`` is the server's online byte store, asked first (``online.translate(exc)``): each backend maps its
+    own library's errors. OS-level connection errors and timeouts are the online store's, whatever the backend.
+    """
     if isinstance(exc, E.FsnbError):
         return exc
-    name = type(exc).__module__ + "." + type(exc).__name__
-    if name.startswith("redis.") or isinstance(exc, (ConnectionError, TimeoutError)):
+    if online is not None:
+        mapped = online.translate(exc)
+        if mapped is not None:
+            if mapped.__cause__ is None:
+                mapped.__cause__ = exc
+            return mapped  # type: ignore[no-any-return]
+    if isinstance(exc, (ConnectionError, TimeoutError)):
         err = E.OnlineStoreUnavailableError(f"the online store is unreachable: {type(exc).__name__}")
         err.__cause__ = exc
         return err
+    name = type(exc).__module__ + "." + type(exc).__name__
     if name.startswith("sqlalchemy.exc.") and "Operational" in name:
         err2 = E.RegistryError("the registry is unreachable")
         err2.__cause__ = exc
@@ -36,32 +47,31 @@ def translate(exc: BaseException) -> E.FsnbError | None:
     return None
 
 
-def error_payload(exc: BaseException) -> tuple[int, dict[str, str]]:
-    """HTTP status and JSON body for ``exc``; unexpected errors are logged and answered with a bare 500."""
-    err = translate(exc)
+def error_payload(exc: BaseException, online: Any = None) -> tuple[int, dict[str, str]]:
+    """HTTP status and JSON body for ``exc``; unexpected errors are logged and answered with a bare 500.
+
+    ``online``: the server's online byte store (see :func:`translate`)."""
+    err = translate(exc, online)
     if err is None:
         log.exception("unexpected error while serving a request", exc_info=exc)
         return 500, {"error": INTERNAL_ERROR, "detail": "internal server error (see the server log)"}
     status = int(getattr(err, "http_status", 500) or 500)
-    return status, {"error": type(err).__name__, "detail": str(err)}
+    return status, {"error": type(err).__name__, "detail": shorten(str(err))}
 
 
-def error_from_body(status: int, body: Any) -> E.FsnbError:
-    """Rebuild the server's error on the client: the same :mod:`fsnb.errors` class and message.
+#: characters of a quoted value kept in an error detail (a client's 8 MiB join key is not sent back).
+ECHO_LIMIT = 200
+#: characters of a whole error detail: longer ones keep their start and end around "…".
+DETAIL_LIMIT = 1000
+_QUOTED = re.compile(rf"'[^'\n]{{{ECHO_LIMIT + 1},}}'|\"[^\"\n]{{{ECHO_LIMIT + 1},}}\"")
 
-    Unknown names (another server, a proxy's HTML page) become :class:`fsnb.errors.ServerError`, or
-    :class:`fsnb.errors.OnlineStoreUnavailableError` for 502/503/504 without a body fsnb understands.
-    """
-    name, detail = None, None
-    if isinstance(body, dict):
-        name, detail = body.get("error"), body.get("detail")
-    cls = getattr(E, name, None) if isinstance(name, str) else None
-    message = f"{detail}" if detail else f"feature server answered HTTP {status}"
-    if isinstance(cls, type) and issubclass(cls, E.FsnbError):
-        err: E.FsnbError = cls(message)
-    elif status in (502, 503, 504):
-        err = E.OnlineStoreUnavailableError(f"feature server unavailable (HTTP {status}): {message}")
-    else:
-        err = E.ServerError(f"feature server error (HTTP {status}, {name or 'no error name'}): {message}")
-    err.http_status = status
-    return err
+
+def shorten(detail: str) -> str:
+    """``detail`` with every quoted value over :data:`ECHO_LIMIT` characters cut to that length with "…", and the
+    whole cut to :data:`DETAIL_LIMIT` characters (start and end kept: the end usually says what to do)."""
+    if len(detail) <= ECHO_LIMIT:
+        return detail
+    detail = _QUOTED.sub(lambda m: m.group()[: ECHO_LIMIT + 1] + "…" + m.group()[-1], detail)
+    if len(detail) > DETAIL_LIMIT:
+        detail = detail[: DETAIL_LIMIT - 301] + "…" + detail[-300:]
+    return detail

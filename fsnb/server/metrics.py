@@ -25,7 +25,7 @@ class Metrics:
     """The server's metric families, with label children cached so the request path does one dict lookup."""
 
     def __init__(self) -> None:
-        from prometheus_client import Counter, Histogram
+        from prometheus_client import Counter, Gauge, Histogram
 
         self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         self.request_latency = Histogram(
@@ -53,6 +53,11 @@ class Metrics:
         self.connections = Counter(
             "fsnb_feature_server_connections_opened",
             "Client connections seen (a keep-alive connection counts once, however many requests it carries).",
+        )
+        self.registry_refreshed = Gauge(
+            "fsnb_feature_server_registry_last_refresh_timestamp_seconds",
+            "Unix time of the last successful registry refresh (the stalest live worker's).",
+            multiprocess_mode="livemin",
         )
         self._children: dict[tuple[str, int], tuple[Any, Any]] = {}
         self._status_children: dict[tuple[str, str], Any] = {}

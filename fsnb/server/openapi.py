@@ -17,22 +17,36 @@ _DF = {
     "type": "object",
     "description": "Column name → list of values (all the same length); timestamps as RFC 3339 text.",
     "additionalProperties": {"type": "array", "items": {}},
+    "minProperties": 1,
 }
+_NAME = {"type": "string", "minLength": 1, "pattern": "^[A-Za-z0-9_-]+$"}
+_KEY_VALUE = {"oneOf": [{"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
+                        {"type": "string", "minLength": 1}]}
+
+
+#: statuses any request may get from the HTTP layer: malformed HTTP, slow or oversized requests, a full worker.
+_TRANSPORT = (400, 408, 413, 431, 500, 503)
+_POST = (*_TRANSPORT, 401, 403, 404, 415, 422)
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
     text = {
-        400: "malformed body",
+        400: "malformed HTTP or JSON, or a body that is not the request",
         401: "missing or unknown credential",
         403: "the credential lacks the scope",
         404: "unknown feature, view, source or service",
+        405: "wrong method (the Allow header lists the right ones)",
+        408: "the headers or body came slower than feature_server.header_timeout / body_timeout",
         409: "precomputed vectors not built",
-        413: "too many entity rows",
+        413: "too many entity rows, or a body over feature_server.max_body_bytes",
+        415: "the body was not sent as Content-Type: application/json",
         422: "wrong key types, missing join keys, rows that do not fit the schema",
-        503: "online store or registry unreachable",
+        431: "request line and headers over feature_server.max_header_bytes",
+        500: "a bug (logged by the server; the body never carries a traceback)",
+        503: "online store or registry unreachable, or the worker at its connection limit",
     }
     ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    return {str(s): {"description": text[s], **ref} for s in statuses}
+    return {str(s): {"description": text[s], **ref} for s in sorted(set(statuses))}
 
 
 @functools.lru_cache(maxsize=1)
@@ -42,16 +56,23 @@ def openapi_spec() -> dict[str, Any]:
     read_body = {
         "type": "object",
         "properties": {
-            "features": {"type": "array", "items": {"type": "string"}, "example": ["transaction_stats:txn_count_7d"]},
-            "feature_service": {"type": "string", "example": "realtime_scoring"},
+            "features": {"type": "array", "minItems": 1, "uniqueItems": True,
+                         "items": {"type": "string", "pattern": "^[A-Za-z0-9_-]+:[A-Za-z0-9_-]+$"},
+                         "example": ["transaction_stats:txn_count_7d"]},
+            "feature_service": {**_NAME, "example": "realtime_scoring"},
             "entities": {
                 "type": "object",
-                "additionalProperties": {"type": "array", "items": {}},
+                "description": "join key → list of values, every list the same length (one entity row per index)",
+                "additionalProperties": {"type": "array", "minItems": 1, "items": _KEY_VALUE},
+                "minProperties": 1,
                 "example": {"customer_id": [1001, 1002]},
             },
             "full_feature_names": {"type": "boolean", "default": False},
+            "precomputed": {"type": "boolean", "nullable": True,
+                            "description": "true: read a service's precomputed vectors; false: bypass them"},
         },
         "required": ["entities"],
+        "oneOf": [{"required": ["features"]}, {"required": ["feature_service"]}],
     }
     read_response = {
         "type": "object",
@@ -79,7 +100,14 @@ def openapi_spec() -> dict[str, Any]:
             },
         },
     }
-    ok = {"type": "object", "properties": {"status": {"type": "string"}, "rows": {"type": "integer"}}}
+    ok = {"type": "object", "properties": {"status": {"type": "string"}, "rows": {"type": "integer"}},
+          "required": ["status", "rows"]}
+    health_ok = {"type": "object", "properties": {"status": {"type": "string"},
+                                                  "registry_version": {"type": "integer", "nullable": True}},
+                 "required": ["status"]}
+    health_down = {"type": "object", "required": ["error", "detail", "status", "problems"], "properties": {
+        "error": {"type": "string"}, "detail": {"type": "string"}, "status": {"type": "string"},
+        "problems": {"type": "object", "additionalProperties": {"type": "string"}}}}
     return {
         "openapi": "3.0.3",
         "info": {"title": "fsnb feature server", "version": __version__},
@@ -94,13 +122,13 @@ def openapi_spec() -> dict[str, Any]:
             "/get-online-features": {
                 "post": {
                     "summary": "Latest feature values for entity rows (column-major, join keys first).",
-                    "requestBody": {"content": {"application/json": {"schema": read_body}}},
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": read_body}}},
                     "responses": {
                         "200": {
                             "description": "feature values; Arrow IPC with Accept: application/vnd.apache.arrow.stream",
                             "content": {"application/json": {"schema": read_response}},
                         },
-                        **_errors(400, 401, 403, 404, 409, 413, 422, 503),
+                        **_errors(*_POST, 409),
                     },
                 }
             },
@@ -108,14 +136,15 @@ def openapi_spec() -> dict[str, Any]:
                 "post": {
                     "summary": "Push rows to the feature views fed by a push source (needs the write scope).",
                     "requestBody": {
+                        "required": True,
                         "content": {
                             "application/json": {
                                 "schema": {
                                     "type": "object",
                                     "properties": {
-                                        "push_source_name": {"type": "string"},
+                                        "push_source_name": _NAME,
                                         "df": _DF,
-                                        "to": {"enum": ["online", "offline", "online_and_offline"]},
+                                        "to": {"enum": ["online", "offline", "online_and_offline", "both"]},
                                     },
                                     "required": ["push_source_name", "df"],
                                 }
@@ -123,32 +152,45 @@ def openapi_spec() -> dict[str, Any]:
                         }
                     },
                     "responses": {"200": {"description": "written", "content": {"application/json": {"schema": ok}}},
-                                  **_errors(400, 401, 403, 404, 422, 503)},
+                                  **_errors(*_POST)},
                 }
             },
             "/write-to-online-store": {
                 "post": {
                     "summary": "Write rows of one feature view to the online store (needs the write scope).",
                     "requestBody": {
+                        "required": True,
                         "content": {
                             "application/json": {
                                 "schema": {
                                     "type": "object",
-                                    "properties": {"feature_view_name": {"type": "string"}, "df": _DF},
+                                    "properties": {"feature_view_name": _NAME, "df": _DF},
                                     "required": ["feature_view_name", "df"],
                                 }
                             }
                         }
                     },
                     "responses": {"200": {"description": "written", "content": {"application/json": {"schema": ok}}},
-                                  **_errors(400, 401, 403, 404, 422, 503)},
+                                  **_errors(*_POST)},
                 }
             },
-            "/health": {"get": {"summary": "200 when the registry and the online store answer, else 503.",
-                                "responses": {"200": {"description": "healthy"}, "503": {
-                                    "description": 'not: {"error", "detail", "status", "problems": {part: class}}'}}}},
+            "/health": {"get": {
+                "summary": "200 when the registry and the online store answer, else 503.",
+                "responses": {
+                    "200": {"description": "healthy", "content": {"application/json": {"schema": health_ok}}},
+                    **_errors(*_TRANSPORT),
+                    "503": {"description": "a part is down: the error of the first failing part, and every part's",
+                            "content": {"application/json": {"schema": health_down}}},
+                },
+            }},
             "/metrics": {"get": {"summary": "Prometheus metrics of every worker.",
-                                 "responses": {"200": {"description": "text exposition format"}}}},
+                                 "responses": {"200": {"description": "text exposition format",
+                                                       "content": {"text/plain": {"schema": {"type": "string"}}}},
+                                               **_errors(*_TRANSPORT)}}},
+            "/ping": {"get": {"summary": "200 while the worker runs (no dependency checked).",
+                              "responses": {"200": {"description": "up", "content": {"application/json": {
+                                  "schema": {"type": "object", "properties": {"status": {"type": "string"}}}}}},
+                                  **_errors(*_TRANSPORT)}}},
         },
     }
 
