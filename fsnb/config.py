@@ -8,6 +8,7 @@ from the environment; ``FSNB_REGISTRY`` and ``FSNB_ONLINE_STORE`` (a URL each) o
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import sys
@@ -53,6 +54,15 @@ class Timeouts:
 
     connect: float = 2.0
     read: float = 5.0
+
+    def __post_init__(self) -> None:
+        for name in ("connect", "read"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+                raise ConfigError(
+                    f"timeouts.{name} must be a positive, finite number of seconds, got {value!r} "
+                    "(0 does not mean 'no timeout': give the longest wait you accept, e.g. 30)"
+                )
 
 
 @dataclass(frozen=True)
@@ -217,8 +227,17 @@ class Config:
     online_store: OnlineStoreConfig = field(default_factory=lambda: online_store_config({}, "online_store"))
     offline_store: OfflineStoreConfig = field(default_factory=OfflineStoreConfig)
     feature_server: FeatureServerConfig = field(default_factory=FeatureServerConfig)
+    #: pushed rows (``push``, ``write_to_online_store``) may carry event times at most this many seconds after now;
+    #: a row further in the future would win newer-wins against every later write of its entity.
+    max_future_seconds: float = 86400.0
     #: the file this came from, if any.
     source_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 < self.max_future_seconds < math.inf:
+            raise ConfigError(
+                f"max_future_seconds must be a positive number of seconds, got {self.max_future_seconds!r}"
+            )
 
     @property
     def data_dir(self) -> Path:
@@ -269,9 +288,16 @@ def _build(cls: type, data: Any, where: str) -> Any:
     names = {f.name for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(data) - names)
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; known keys are {sorted(names)}")
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; known keys are {sorted(names - _INTERNAL_KEYS)}")
     kwargs = {k: _convert(hints[k], v, f"{where}.{k}") for k, v in data.items()}
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ConfigError as e:  # a value check of the class itself: say where the value came from
+        raise ConfigError(f"{where}: {e}") from None
+
+
+#: Config fields set by the loader, never written in fsnb.yaml (not offered as known keys).
+_INTERNAL_KEYS = frozenset({"repo_path", "source_file"})
 
 
 def _convert(tp: Any, value: Any, where: str) -> Any:

@@ -168,6 +168,11 @@ class Entity(_Definition):
         if len(set(names)) != len(names):
             raise DefinitionError(f"Entity {name!r} has duplicate join keys: {names}")
         for k in keys:
+            if len(k.name.encode()) > 255:  # the entity-key format stores each name's length in one byte
+                raise DefinitionError(
+                    f"Entity {name!r}: join key name {k.name[:40]!r}... is {len(k.name.encode())} bytes long; "
+                    "join key names can be at most 255 bytes: choose a shorter name"
+                )
             if not k.dtype.is_scalar or k.dtype.name in ("float32", "float64", "unix_timestamp"):
                 raise DefinitionError(
                     f"Entity {name!r}: join key {k.name!r} has dtype {k.dtype.name}; "
@@ -486,7 +491,10 @@ class FeatureView(_Definition):
                     raise DefinitionError(f"FeatureView {name!r}: join key {k.name!r} comes from two entities")
                 key_cols.append(k)
         if not schema_by_name:
-            raise DefinitionError(f"FeatureView {name!r} has no features: add Fields to its schema")
+            keys = [k.name for k in key_cols]
+            listed = [f for f in keys if f in {c.name for c in schema}] if schema else []
+            why = f" (its schema lists only its join key(s) {listed}, which are not features)" if listed else ""
+            raise DefinitionError(f"FeatureView {name!r} has no features{why}: add Fields to its schema")
         reserved = {source.timestamp_field, source.created_timestamp_column}
         for fname in schema_by_name:
             if fname in reserved:
@@ -668,11 +676,14 @@ class FeatureService(_Definition):
         return tuple(f"{p.name}:{f.name}" for p in self.projections for f in p.features)
 
     def fingerprint(self) -> str:
-        """A hash of the service's schema, independent of feature order (names and dtypes)."""
+        """A hash of everything a precomputed vector's layout depends on: the views in service order, and each
+        projection's features (names and dtypes) in order. Reordering views or features changes it."""
         import hashlib
 
-        items = sorted(f"{p.name}:{f.name}:{f.dtype.name}" for p in self.projections for f in p.features)
-        return hashlib.sha256("\n".join(items).encode()).hexdigest()[:16]
+        items = [
+            f"{p.name}:" + ",".join(f"{f.name}:{f.dtype.name}" for f in p.features) for p in self.projections
+        ]
+        return hashlib.sha256(("layout 2\n" + "\n".join(items)).encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
         return {

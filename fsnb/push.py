@@ -19,20 +19,26 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from fsnb._parts import StoreParts
+    from fsnb.online.writes import WriteResult
 
 __all__ = ["PUSH_MODES", "push"]
 
 PUSH_MODES = ("online", "offline", "online_and_offline")
 
 
-def push(store: StoreParts, source: str | DataSource, df: Any, to: str = "online") -> int:
-    """Push the rows of ``df`` (a pandas DataFrame or Arrow table) to ``source``; returns the number of rows.
+def push(store: StoreParts, source: str | DataSource, df: Any, to: str = "online") -> WriteResult:
+    """Push the rows of ``df`` (a pandas DataFrame or Arrow table) to ``source``.
 
-    ``to`` is ``"online"``, ``"offline"`` or ``"online_and_offline"``. Raises
+    ``to`` is ``"online"``, ``"offline"`` or ``"online_and_offline"``. Returns a
+    :class:`~fsnb.online.writes.WriteResult`: the number of rows (an int), with ``written`` / ``ignored`` counting
+    the (row, feature view) pairs stored online / kept out because the stored row is newer. Event timestamps follow
+    :mod:`fsnb._time`'s rule (datetimes, ISO-8601 text, or integer epoch seconds; naive means UTC). Raises
     :class:`~fsnb.errors.DataValidationError` (nothing written) when a column is missing or has the wrong dtype.
 
     >>> store.push("transaction_stats_push", fresh_df, to="online_and_offline")
     """
+    from fsnb.online.writes import WriteResult
+
     if to not in PUSH_MODES:
         raise RequestError(f"push: to={to!r} must be one of {', '.join(PUSH_MODES)}")
     name = source if isinstance(source, str) else source.name
@@ -50,16 +56,23 @@ def push(store: StoreParts, source: str | DataSource, df: Any, to: str = "online
     table = _parse_text_timestamps(_to_arrow(df), {push_source.timestamp_field, push_source.created_timestamp_column})
     for view in views:
         _validate(view, table)
+    if table.num_rows and push_source.timestamp_field in table.column_names:  # online and offline alike
+        from fsnb.online.writes import check_not_future, timestamps_us
+
+        ts = timestamps_us(table.column(push_source.timestamp_field), "event timestamp")
+        check_not_future(ts.to_numpy(zero_copy_only=False), push_source.timestamp_field,
+                         store.config.max_future_seconds)
     offline_rows = None
     if to != "online":
         offline_rows = _offline_rows(store, push_source, table, views)  # conformed before anything is written
     if table.num_rows == 0:
-        return 0
+        return WriteResult(0)
+    written = ignored = 0
     if to != "offline":
-        _push_online(store, [v for v in views if v.online], table)
+        written, ignored = _push_online(store, [v for v in views if v.online], table)
     if offline_rows is not None:
         store.offline.append(push_source, offline_rows)
-    return table.num_rows
+    return WriteResult(table.num_rows, written, ignored)
 
 
 def _to_arrow(df: Any) -> pa.Table:
@@ -172,25 +185,28 @@ def _now() -> Any:
     return datetime.now(UTC)
 
 
-def _push_online(store: StoreParts, views: list[FeatureView], table: pa.Table) -> None:
-    from fsnb.online.writes import write_view_table
+def _push_online(store: StoreParts, views: list[FeatureView], table: pa.Table) -> tuple[int, int]:
+    """Write each view's rows online and refresh the vectors touched; returns (written, ignored) row counts."""
+    from fsnb.online.writes import write_view
 
     vectorised = {
         p.name for s in store.snapshot().feature_services.values() if s.precompute_online for p in s.projections
     }
     touched: dict[tuple[str, ...], tuple[list[str], dict[bytes, None]]] = {}
+    written = ignored = 0
     for view in views:
         ts = view.source.batch_source.timestamp_field
         subset = table.select([*view.join_keys, *view.feature_names, ts])
-        keys = write_view_table(store, view, subset, timestamp_column=ts)
+        done = write_view(store, view, subset, timestamp_column=ts)
+        written, ignored, keys = written + done.written, ignored + done.ignored, done.keys
         if view.name not in vectorised:
             continue
         names, seen = touched.setdefault(view.join_keys, ([], {}))
         names.append(view.name)
         seen.update(dict.fromkeys(keys))
-    if not touched:
-        return
-    from fsnb.online.vectors import refresh_vectors
+    if touched:
+        from fsnb.online.vectors import refresh_vectors
 
-    for names, seen in touched.values():
-        refresh_vectors(store, list(seen), views=names)
+        for names, seen in touched.values():
+            refresh_vectors(store, list(seen), views=names)
+    return written, ignored

@@ -13,9 +13,11 @@ Values and timestamps are spelled as Feast's own server spells them, so Feast's 
   millisecond-aligned, else microseconds; a cell with no event time (a join key, a value not found) has the epoch,
   ``"1970-01-01T00:00:00Z"``, never ``null``;
 - a ``json`` feature travels as JSON text (a string), not as an object;
-- ``bytes`` values travel as base64 text.
+- ``bytes`` values travel as base64 text;
+- non-finite floats (JSON has no such numbers) travel as the strings ``"Infinity"``, ``"-Infinity"`` and
+  ``"NaN"``, with the status they have on every other path (``PRESENT``).
 
-:func:`decode_json` undoes all three (epoch → ``None``, text → objects), so a remote read equals a direct one.
+:func:`decode_json` undoes all four (epoch → ``None``, text → objects), so a remote read equals a direct one.
 
 Arrow IPC (``Accept: application/vnd.apache.arrow.stream``) is the compact binary form: one record batch whose
 column ``3*i`` holds feature *i*'s values (its real Arrow type), ``3*i+1`` its statuses (dictionary-encoded) and
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -48,6 +51,7 @@ __all__ = [
     "encode_json",
     "error_from_body",
     "event_time_texts",
+    "json_column",
     "response_columns",
 ]
 
@@ -157,6 +161,41 @@ def _json_texts(values: list[Any]) -> list[Any]:
     return [None if v is None else json.dumps(v) for v in values]
 
 
+_NONFINITE = {"Infinity": math.inf, "-Infinity": -math.inf, "NaN": math.nan}
+
+
+def _nonfinite_text(v: Any) -> Any:
+    if v is None or math.isfinite(v):
+        return v
+    return "NaN" if v != v else ("Infinity" if v > 0 else "-Infinity")
+
+
+def _nonfinite_texts(values: Any, dtype: str) -> Any:
+    """Float values with ±inf / NaN spelled ``"Infinity"``, ``"-Infinity"``, ``"NaN"`` (JSON has no such numbers;
+    orjson would write ``null``, which reads as a missing value). Columns of finite values are returned as they are."""
+    if dtype in ("float32", "float64"):
+        import numpy as np
+
+        present = [v for v in values if v is not None] if isinstance(values, list) else values
+        if np.isfinite(np.asarray(present, dtype=np.float64)).all():
+            return values
+        return [_nonfinite_text(v) for v in values]
+    if dtype.startswith("array<float"):
+        if all(v is None or all(x is None or math.isfinite(x) for x in v) for v in values):
+            return values
+        return [None if v is None else [_nonfinite_text(x) for x in v] for v in values]
+    return values
+
+
+def _nonfinite_floats(values: list[Any], dtype: str) -> list[Any]:
+    """:func:`_nonfinite_texts` undone."""
+    if dtype in ("float32", "float64"):
+        return [_NONFINITE[v] if isinstance(v, str) else v for v in values]
+    if dtype.startswith("array<float"):
+        return [v if v is None else [_NONFINITE[x] if isinstance(x, str) else x for x in v] for v in values]
+    return values
+
+
 def encode_json(response: Any, columns: ColumnList | None = None) -> bytes:
     """Feast-shaped JSON of ``response`` (orjson, straight from the columns; pass ``columns`` if already taken)."""
     import orjson
@@ -172,6 +211,8 @@ def encode_json(response: Any, columns: ColumnList | None = None) -> bytes:
             ts = texts[id(timestamps)] = _event_time_fragment(timestamps)
         if dtype == "json":
             values = _json_texts(values)
+        elif dtype is not None and "float" in dtype:
+            values = _nonfinite_texts(values, dtype)
         results.append({"values": values, "statuses": statuses, "event_timestamps": ts})
     metadata: dict[str, Any] = {"feature_names": names}
     if any(d is not None for d in dtypes):
@@ -205,6 +246,8 @@ def decode_json(body: bytes | dict[str, Any]) -> Columns:
             values = [None if v is None else [None if x is None else base64.b64decode(x) for x in v] for v in values]
         elif dtype is not None and dtype.startswith("array<unix_timestamp"):
             values = [None if v is None else [None if x is None else _parse_ts(x) for x in v] for v in values]
+        elif dtype is not None and "float" in dtype:
+            values = _nonfinite_floats(values, dtype)
         timestamps = _parse_event_times(res["event_timestamps"], parsed)
         out.append((name, dtype, values, list(res["statuses"]), timestamps))
     return out, int(meta.get("join_keys", 0))
@@ -236,6 +279,66 @@ def _loads(body: bytes) -> Any:
         return orjson.loads(body)
     except ImportError:  # the client does not need the server extra
         return json.loads(body)
+
+
+# ------------------------------------------------------------------------------------------ JSON write columns
+
+_WIDTHS = {"int32": "Int32", "int64": "Int64", "float32": "float32", "float64": "float64", "bool": "boolean"}
+_FLOAT32_MAX = 3.4028234663852886e38
+
+
+def json_column(values: Any, dtype: str, what: str, *, join_key: bool = False) -> Any:
+    """A JSON-born pandas column (``/push``, ``/write-to-online-store``) at its dtype's width, checked as reads check.
+
+    JSON has one number type, so integers and floats are told apart by value: an Int column takes whole numbers
+    (a float only when it is whole and the column may hold nulls, as pandas turns ``[1, null]`` into floats; never
+    for a join key), a Float column numbers, a Bool column ``true``/``false``. Booleans are never numbers and text is
+    never a number; a Float32 value beyond float32's range is refused rather than stored as infinity. Other dtypes
+    are returned as they are. Raises :class:`~fsnb.errors.DataValidationError` naming ``what``.
+    """
+    import math
+
+    target = _WIDTHS.get(dtype)
+    if target is None or str(values.dtype) == target:
+        return values
+    kind = values.dtype.kind
+    present = values.dropna() if kind in "Of" else values
+    need = "true or false" if dtype == "bool" else "whole numbers" if dtype.startswith("int") else "numbers"
+
+    def bad(value: Any) -> E.DataValidationError:
+        text = repr(value)
+        text = text if len(text) <= 40 else text[:37] + "..."
+        return E.DataValidationError(f"{what} is {dtype}: got {text} ({type(value).__name__}); send {need}")
+
+    if kind == "O":
+        for v in present:
+            if dtype == "bool":
+                ok = isinstance(v, bool)
+            else:
+                ok = isinstance(v, (int, float)) and not isinstance(v, bool)
+                if ok and dtype.startswith("int") and isinstance(v, float):
+                    ok = not join_key and v.is_integer()
+            if not ok:
+                raise bad(v)
+    elif kind == "b":
+        if dtype != "bool":
+            raise bad(bool(values.iloc[0]))
+    elif dtype == "bool":
+        raise bad(values.iloc[0].item() if hasattr(values.iloc[0], "item") else values.iloc[0])
+    elif kind == "f" and dtype.startswith("int"):
+        for v in present:
+            if join_key or not float(v).is_integer():
+                raise bad(float(v))
+    if dtype == "float32":
+        for v in present:
+            if isinstance(v, (int, float)) and math.isfinite(v) and abs(v) > _FLOAT32_MAX:
+                raise E.DataValidationError(
+                    f"{what} is float32: {v!r} is beyond its range (±3.4e38); declare the feature Float64"
+                )
+    try:
+        return values.astype(target)
+    except (ValueError, TypeError, OverflowError) as e:
+        raise E.DataValidationError(f"{what} does not fit {dtype}: {e}") from None
 
 
 # ----------------------------------------------------------------------------------------------------- Arrow

@@ -26,6 +26,17 @@ def _int_list(text: str) -> list[int]:
     return [int(x) for x in text.replace(",", " ").split()]
 
 
+def _count(text: str) -> int:
+    """A number of entities: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative: give 0 (no parity check) or more entities")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--features", default=None,
                         help="a feature service name or comma-separated view:feature refs "
@@ -48,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--online-store", default=None, help="override the online store (URL)")
     parser.add_argument("--seed", type=int, default=0, help="entity sampling seed (default 0)")
     parser.add_argument("--json", dest="json_path", default=None, help="also write the full report here")
-    parser.add_argument("--parity", type=int, default=0, metavar="N",
+    parser.add_argument("--parity", type=_count, default=0, metavar="N",
                         help="then check training-to-serving parity for N sampled entities and print the summary")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 

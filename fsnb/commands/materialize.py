@@ -21,9 +21,16 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def views_of(args: argparse.Namespace) -> list[str] | None:
-    if not args.views:
+    """The views ``--views`` names (None when the flag is absent: every online view)."""
+    if args.views is None:
         return None
-    return [v.strip() for v in args.views.split(",") if v.strip()]
+    views = [v.strip() for v in args.views.split(",") if v.strip()]
+    if not views:
+        from fsnb.errors import RequestError
+
+        raise RequestError(f"--views {args.views!r} names no feature view: give comma-separated names, or leave "
+                           "the flag out to materialize every online view")
+    return views
 
 
 def print_summary(summary: object) -> None:

@@ -12,7 +12,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags default to ``feature_server:`` in fsnb.yaml (shown defaults are the built-in ones)."""
     g = parser.add_argument_group("feature server")
     g.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
-    g.add_argument("--port", "-p", type=int, default=None, help="port (default 6566)")
+    g.add_argument("--port", "-p", type=_port, default=None, help="port (default 6566)")
     g.add_argument("--workers", "-w", type=int, default=None, help="worker processes; -1 = 2 x cores + 1")
     g.add_argument("--keep-alive", type=float, default=None, help="seconds an idle keep-alive connection stays open")
     g.add_argument("--max-requests", type=int, default=None,
@@ -26,6 +26,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--graceful-timeout", type=float, default=None, help="seconds a stopping worker may drain (30)")
     g.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error", "critical"])
     g.add_argument("--access-log", action="store_true", help="log every request (off by default: it costs)")
+
+
+def _port(text: str) -> int:
+    """A TCP port number, 0-65535 (0: any free port)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port: give 0-65535")
+    return port
 
 
 def options_from(args: argparse.Namespace) -> object:
@@ -59,7 +70,12 @@ def _repo(args: argparse.Namespace) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     from fsnb.config import load_config
+    from fsnb.errors import ConfigError
     from fsnb.server.runner import serve
 
-    serve(load_config(_repo(args)), options_from(args))  # type: ignore[arg-type]
+    config = load_config(_repo(args))
+    port = args.port if args.port is not None else config.feature_server.port
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"feature_server.port is {port}, not a port: give 0-65535")
+    serve(config, options_from(args))  # type: ignore[arg-type]
     return 0

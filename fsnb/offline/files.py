@@ -4,8 +4,12 @@ Engine-neutral (plain filesystem and pyarrow); every engine reading files uses :
 :func:`append_file` writes pushed rows where the engine will read them next time:
 
 - Parquet folder or glob: a new file ``push-<time>-<id>.parquet`` beside the others (never touching them).
-- One Parquet file: rewritten with the rows added (atomically; costs a full rewrite of that file).
+- One Parquet file: rewritten with the rows added (costs a full rewrite of that file).
 - CSV: a new file in a folder/glob, else rows appended to the file.
+
+Every file appears whole or not at all (written under a unique temporary name, then renamed), and writers of one
+file (threads or processes) take turns on an exclusive lock (``flock`` on a hidden ``.<file>.lock`` beside it), so
+concurrent pushes never lose rows and a failed push leaves the history as it was.
 - A file source with no data yet (allowed for a PushSource) gets its first file: the path itself when it names a
   ``.parquet``/``.csv`` file, else a new file in that folder (or in the glob's folder).
 
@@ -14,6 +18,7 @@ Engine-neutral (plain filesystem and pyarrow); every engine reading files uses :
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import glob
 import os
@@ -25,6 +30,8 @@ from fsnb.definitions import CsvSource, DataSource, ParquetSource
 from fsnb.errors import DataValidationError, OfflineStoreError, RequestError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import pyarrow as pa
 
     from fsnb.config import Config
@@ -122,25 +129,40 @@ def append_file(config: Config, source: ParquetSource, table: pa.Table) -> str:
         os.makedirs(head, exist_ok=True)
         _write_new(target, table, ext)
         return target
-    if not os.path.exists(path):  # the first push creates the data: the file itself, or a folder of files
-        if path.lower().endswith(f".{ext}"):
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            _write_new(path, table, ext)
-            return path
-        os.makedirs(path)
+    if not os.path.exists(path) and not path.lower().endswith(f".{ext}"):
+        os.makedirs(path, exist_ok=True)  # the first push creates the data: a folder of files
     if os.path.isdir(path):
         target = os.path.join(path, _new_name(ext))
         _write_new(target, table, ext)
         return target
-    if ext == "csv":
-        _append_csv(path, table)
-    else:
-        _rewrite_parquet(path, table)
+    with _locked(path):  # one writer at a time per file, across processes
+        if not os.path.exists(path):  # the first push creates the file itself
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            _write_new(path, table, ext)
+        elif ext == "csv":
+            _append_csv(path, table)
+        else:
+            _rewrite_parquet(path, table)
     return path
 
 
+@contextlib.contextmanager
+def _locked(path: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``path``'s hidden lock file (``.<name>.lock`` beside it)."""
+    import fcntl
+
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "." + os.path.basename(path) + ".lock"), "ab") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
 def _write_new(target: str, table: pa.Table, ext: str) -> None:
-    tmp = os.path.join(os.path.dirname(target), "." + os.path.basename(target) + ".tmp")
+    tmp = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.{uuid.uuid4().hex}.tmp")
     try:
         if ext == "csv":
             import pyarrow.csv as pcsv
@@ -176,7 +198,12 @@ def _append_csv(path: str, table: pa.Table) -> None:
         if f.seek(0, os.SEEK_END) > 0:
             f.seek(-1, os.SEEK_END)
             last = f.read(1)
-    with open(path, "ab") as f:
-        if last != b"\n":
-            f.write(b"\n")
-        pcsv.write_csv(table, f, write_options=pcsv.WriteOptions(include_header=False))
+    with open(path, "r+b") as f:
+        size = f.seek(0, os.SEEK_END)
+        try:
+            if last != b"\n":
+                f.write(b"\n")
+            pcsv.write_csv(table, f, write_options=pcsv.WriteOptions(include_header=False))
+        except BaseException:
+            f.truncate(size)  # a failed append leaves the file as it was
+            raise

@@ -53,7 +53,7 @@ class MemoryOnlineStore(SupportsAsync, SupportsVectors, SupportsScan, SupportsDe
         with self._lock:
             for key, row, t in zip(keys, rows, event_times_us):
                 old = self._rows.get((key, field))
-                if old is None or old[1] <= t:
+                if old is None or old[1] <= t or old[0][:5] != row[:5]:  # another format or schema never blocks
                     self._rows[(key, field)] = (row, int(t))
                     written += 1
         return written

@@ -37,7 +37,8 @@ from fsnb.online.configs import RedisConfig
 __all__ = ["RedisOnlineStore", "translate_errors", "translated"]
 
 # KEYS: hashes; ARGV: field, key ttl seconds, the rows' event times (i8 little-endian each, µs), then one packed row
-# per key. A stored row of the same format with a newer event time (i8 little-endian at TS_OFFSET) is kept.
+# per key. A stored row of the same format and schema id (bytes 1-4) with a newer event time (i8 little-endian at
+# TS_OFFSET) is kept; a row of another schema never blocks a write (readers cannot decode it).
 _WRITE_LUA = f"""
 local field = ARGV[1]
 local ttl = tonumber(ARGV[2])
@@ -47,7 +48,8 @@ for i = 1, #KEYS do
   local row = ARGV[i + 3]
   local keep = false
   local old = redis.call('HGET', KEYS[i], field)
-  if old and #old >= {TS_OFFSET + 8} and string.byte(old, 1) == 1 then
+  if old and #old >= {TS_OFFSET + 8} and string.byte(old, 1) == 1
+      and string.sub(old, 2, 5) == string.sub(row, 2, 5) then
     keep = struct.unpack('<i8', old, {TS_OFFSET + 1}) > struct.unpack('<i8', times, 8 * i - 7)
   end
   if not keep then

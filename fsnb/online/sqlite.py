@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS fsnb_online (
 """
 _UPSERT = (
     "INSERT INTO fsnb_online (k, f, v, ts) VALUES (?, ?, ?, ?) ON CONFLICT (k, f) DO UPDATE "
-    "SET v = excluded.v, ts = excluded.ts WHERE excluded.ts >= fsnb_online.ts"
+    "SET v = excluded.v, ts = excluded.ts WHERE excluded.ts >= fsnb_online.ts "
+    "OR substr(excluded.v, 1, 5) != substr(fsnb_online.v, 1, 5)"  # another format or schema id never blocks
 )
 _SET = "INSERT OR REPLACE INTO fsnb_online (k, f, v, ts) VALUES (?, X'', ?, 0)"
 _CHUNK = 500

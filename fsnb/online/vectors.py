@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from fsnb.definitions import FeatureService, FeatureView
 from fsnb.errors import RequestError
-from fsnb.online.base import SupportsScan, SupportsVectors, require
+from fsnb.online.base import SupportsKeyExpiry, SupportsScan, SupportsVectors, require
 from fsnb.online.codec import ROW_FORMAT_VERSION, SegmentsCodec
 from fsnb.online.keys import (
     KEY_FORMAT_VERSION,
@@ -162,10 +162,22 @@ def build_vectors(store: StoreParts, service: FeatureService | str, progress: bo
         if bar is not None:
             bar.close()
     marker = f"{service.fingerprint()}:{time.time_ns() // 1000}".encode()
-    require(store.online, SupportsVectors, what="build_vectors").write_values(
+    _never_expiring(require(store.online, SupportsVectors, what="build_vectors")).write_values(
         [marker_key(snapshot.project, service.name)], [marker]
     )
     return total
+
+
+def _never_expiring(online: SupportsVectors) -> SupportsVectors:
+    """``online`` with key expiry off, for the build marker: it records a build, not data, so it must outlive
+    ``key_ttl_seconds`` (expired vectors read as NOT_FOUND; an expired marker would fail every precomputed read).
+    A shallow copy sharing the store's connections; the store itself is left as it is."""
+    if isinstance(online, SupportsKeyExpiry) and online.key_ttl_seconds:
+        import copy
+
+        online = copy.copy(online)
+        online.key_ttl_seconds = 0  # type: ignore[attr-defined]
+    return online
 
 
 def vector_marker(store: StoreParts, service: str) -> tuple[str, int] | None:

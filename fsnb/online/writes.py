@@ -17,7 +17,41 @@ if TYPE_CHECKING:
     from fsnb.definitions import FeatureView
     from fsnb.types import DType
 
-__all__ = ["arrow_column_values", "delete_view_data", "table_from", "write_view_table"]
+__all__ = ["WriteResult", "arrow_column_values", "delete_view_data", "table_from", "write_view", "write_view_table"]
+
+
+class WriteResult(int):
+    """How many rows a write or push took (the int itself), and what happened to them online.
+
+    ``written`` counts the (row, feature view) pairs stored; ``ignored`` those kept out by newer-wins because the
+    stored row of that entity has a newer event time. A push to the offline store alone has both at 0.
+    """
+
+    written: int
+    ignored: int
+
+    def __new__(cls, rows: int, written: int = 0, ignored: int = 0) -> WriteResult:
+        result = super().__new__(cls, rows)
+        result.written = written
+        result.ignored = ignored
+        return result
+
+    def __repr__(self) -> str:
+        return f"WriteResult(rows={int(self)}, written={self.written}, ignored={self.ignored})"
+
+
+class ViewWrite:
+    """The canonical entity keys of the rows written to one view (row order, duplicates kept), and how many won."""
+
+    __slots__ = ("keys", "written")
+
+    def __init__(self, keys: list[bytes], written: int) -> None:
+        self.keys = keys
+        self.written = written
+
+    @property
+    def ignored(self) -> int:
+        return len(self.keys) - self.written
 
 _codecs: dict[Any, RowCodec] = {}
 
@@ -99,6 +133,8 @@ def arrow_column_values(col: Any, dtype: DType, name: str) -> tuple[Any, Any]:
         if null is not None:
             col = pc.fill_null(col, False if kind == "bool" else 0)
         arr = col.to_numpy(zero_copy_only=False)
+        if kind == "float32" and arr.dtype.kind in "fiu" and arr.dtype.itemsize > 4 and len(arr):
+            _check_float32(arr, name)
         if kind == "int32" and arr.dtype.kind in "iu" and len(arr):
             lo, hi = arr.min(), arr.max()
             if lo < -(2**31) or hi >= 2**31:
@@ -119,6 +155,36 @@ def arrow_column_values(col: Any, dtype: DType, name: str) -> tuple[Any, Any]:
         except ValueError as e:
             raise DataValidationError(f"column {name!r} holds text that is not valid JSON: {e}") from e
     return values, null
+
+
+def check_not_future(times_us: Any, column: str, horizon_s: float) -> None:
+    """Refuse event times more than ``horizon_s`` after now: such a row would beat every later write (newer-wins)."""
+    import time
+    from datetime import UTC, datetime
+
+    if not len(times_us):
+        return
+    latest = int(times_us.max())
+    if latest > (time.time() + horizon_s) * 1_000_000:
+        when = datetime.fromtimestamp(latest / 1_000_000, UTC).isoformat() if latest < 253402300799000000 else latest
+        raise DataValidationError(
+            f"timestamp column {column!r} has an event time in the future ({when}); rows may be at most "
+            f"{horizon_s:g} s ahead of now (max_future_seconds in fsnb.yaml), or they would win over every later "
+            "write of their entity"
+        )
+
+
+def _check_float32(arr: Any, name: str) -> None:
+    """Finite values beyond float32's range would be stored as ±inf: refuse them instead."""
+    import numpy as np
+
+    big = np.abs(arr.astype(np.float64)) > np.finfo(np.float32).max
+    if big.any():
+        value = arr[int(np.argmax(big))]
+        raise DataValidationError(
+            f"column {name!r} holds {value!r}, beyond the float32 range of its feature (±3.4e38); "
+            "declare the feature Float64 or scale the values"
+        )
 
 
 def validate_table(view: FeatureView, table: pa.Table, timestamp_column: str) -> None:
@@ -149,9 +215,19 @@ def write_view_table(store: StoreParts, view: FeatureView, table: pa.Table, *, t
 
     Returns the canonical entity keys of the rows, in row order (duplicates included).
     """
+    return write_view(store, view, table, timestamp_column=timestamp_column).keys
+
+
+def write_view(
+    store: StoreParts, view: FeatureView, table: pa.Table, *, timestamp_column: str, fresh: bool = False
+) -> ViewWrite:
+    """:func:`write_view_table`, also saying how many rows were stored (the others lost newer-wins).
+
+    ``fresh`` rows (pushed, not materialized) may not be dated more than ``config.max_future_seconds`` ahead.
+    """
     validate_table(view, table, timestamp_column)
     if table.num_rows == 0:
-        return []
+        return ViewWrite([], 0)
     key_cols = []
     for f in view.entity_columns:
         col = _plain_array(table.column(f.name))
@@ -163,10 +239,12 @@ def write_view_table(store: StoreParts, view: FeatureView, table: pa.Table, *, t
     import numpy as np
 
     times: Any = np.asarray(ts.to_numpy(zero_copy_only=False), dtype=np.int64)  # a sequence of µs
+    if fresh:
+        check_not_future(times, timestamp_column, store.config.max_future_seconds)
     rows = codec.encode_columns(columns, times)
     prefix = hash_key_prefix(store.project)
-    store.online.write_rows([prefix + k for k in keys], view.name.encode(), rows, times)
-    return keys
+    written = store.online.write_rows([prefix + k for k in keys], view.name.encode(), rows, times)
+    return ViewWrite(keys, int(written))
 
 
 def delete_view_data(store: StoreParts, view: FeatureView | str) -> int:

@@ -8,6 +8,10 @@ Validation happens before anything is written, and every error names the object 
 - real source schemas: the timestamp / created-timestamp / join-key / feature columns exist in the source and
   their types fit (``DType.accepts_arrow``).
 
+After the registry write, ``apply`` logs a warning for each view whose online rows no longer decode (features or
+dtypes changed) and each precomputed service whose vectors need a rebuild, with what rebuilds them; with ``prune``,
+the online rows of removed views are deleted (a view added again under that name starts empty).
+
 Data sources used by feature views are applied with them.
 """
 
@@ -27,7 +31,7 @@ if TYPE_CHECKING:
     from fsnb._parts import StoreParts
     from fsnb.offline.base import OfflineEngine
 
-__all__ = ["apply", "check_references", "check_source_schemas", "collect_objects", "plan"]
+__all__ = ["apply", "check_references", "check_source_schemas", "collect_objects", "online_effects", "plan"]
 
 log = logging.getLogger("fsnb.registry")
 
@@ -50,7 +54,60 @@ def apply(store: StoreParts, objects: Definition | Iterable[Definition], prune: 
     def validate(locked_current: dict[tuple[str, str], dict[str, Any]], _plan: ApplyPlan) -> None:
         check_references(objs, locked_current, prune=prune, project=store.project)
 
-    return registry.apply_objects(objs, prune=prune, validate=validate)
+    applied = registry.apply_objects(objs, prune=prune, validate=validate)
+    if applied.applied:
+        for note in online_effects(current, objs):
+            log.warning("%s", note)
+        pruned = [i.name for i in applied.removed if i.kind == "feature_view"]
+        if pruned:
+            _delete_online_rows(store, pruned)
+    return applied
+
+
+def _delete_online_rows(store: StoreParts, views: list[str]) -> None:
+    """Delete the online rows of pruned views, so a view added again later starts empty (NOT_FOUND until it is
+    materialized) instead of serving what an earlier definition wrote."""
+    from fsnb.errors import FsnbError
+    from fsnb.online.writes import delete_view_data
+
+    for name in views:
+        try:
+            count = delete_view_data(store, name)
+        except FsnbError as e:  # no byte store here (remote), or it cannot delete: say what is left behind
+            log.warning(
+                "feature view %r was pruned but its online rows were not deleted (%s); delete them where the online "
+                "store runs (fsnb.online.writes.delete_view_data) before adding a view of that name again", name, e
+            )
+        else:
+            log.info("deleted %d online rows of pruned feature view %r", count, name)
+
+
+def online_effects(current: Mapping[tuple[str, str], Mapping[str, Any]], objects: Sequence[Definition]) -> list[str]:
+    """What an apply does to data already online: views whose stored rows no longer decode (their features or
+    dtypes changed) and precomputed services whose vectors need a rebuild, each with what rebuilds it."""
+    notes = []
+    for obj in objects:
+        old = current.get((obj.kind, obj.name))
+        if old is None:
+            continue
+        before = from_spec(old)
+        if isinstance(obj, FeatureView) and isinstance(before, FeatureView) and obj.online:
+            was = [(f.name, f.dtype.name) for f in before.features]
+            now = [(f.name, f.dtype.name) for f in obj.features]
+            if was != now:
+                notes.append(
+                    f"feature view {obj.name!r} changed its features or their dtypes or order: its online rows, "
+                    "written for the previous schema, read as NOT_FOUND until they are written again; run "
+                    "`fsnb materialize START END` (or store.materialize) over the view's data to rebuild them"
+                )
+        if (isinstance(obj, FeatureService) and isinstance(before, FeatureService) and obj.precompute_online
+                and (not before.precompute_online or before.fingerprint() != obj.fingerprint())):
+            notes.append(
+                f"feature service {obj.name!r}: its precomputed vectors were built for another layout; "
+                f"precomputed reads raise VectorsNotBuiltError until `fsnb materialize` or "
+                f"store.build_vectors({obj.name!r}) rebuilds them"
+            )
+    return notes
 
 
 def plan(store: StoreParts, objects: Definition | Iterable[Definition], prune: bool = False) -> ApplyPlan:

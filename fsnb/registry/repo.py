@@ -90,6 +90,12 @@ def _import(file: Path, repo: Path) -> ModuleType:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
+    except SystemExit as e:  # sys.exit() in a definitions file would end `fsnb apply` silently, applying nothing
+        del sys.modules[name]
+        raise DefinitionError(
+            f"{file.name} called sys.exit({e.code!r}) while being loaded; definitions files must only define "
+            "objects: remove the exit (or move the script part under `if __name__ == '__main__':`)"
+        ) from None
     except Exception as e:
         del sys.modules[name]
         where = file.name

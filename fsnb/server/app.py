@@ -374,7 +374,7 @@ class FeatureServer:
             rows = await asyncio.to_thread(self.store.serving.push, name, frame, to=mode)
         except OverflowError:
             raise E.DataValidationError(_overflow_message(frame)) from None
-        return _json(200, {"status": "ok", "rows": _count(rows, frame)})
+        return _json(200, {"status": "ok", "rows": _count(rows, frame), **_write_counts(rows)})
 
     async def _write_to_online_store(self, headers: dict[bytes, bytes], body: bytes) -> _Response:
         doc = _parse(body)
@@ -388,7 +388,7 @@ class FeatureServer:
             rows = await asyncio.to_thread(self.store.serving.write, name, frame)
         except OverflowError:
             raise E.DataValidationError(_overflow_message(frame)) from None
-        return _json(200, {"status": "ok", "rows": _count(rows, frame)})
+        return _json(200, {"status": "ok", "rows": _count(rows, frame), **_write_counts(rows)})
 
     async def _read_body(self, headers: dict[bytes, bytes], receive: Receive) -> bytes:
         """The whole body, within ``body_timeout`` seconds and ``max_body_bytes`` bytes (408 / 413 otherwise)."""
@@ -543,10 +543,9 @@ def _frame(df: Any, timestamp_columns: list[str | None]) -> Any:
         raise E.RequestError('"df" must be an object of column → list of values')
     for col in timestamp_columns:
         if col and col in frame.columns and not pd.api.types.is_datetime64_any_dtype(frame[col]):
-            try:
-                frame[col] = pd.to_datetime(frame[col], utc=True)
-            except (ValueError, TypeError) as exc:
-                raise E.DataValidationError(f"column {col!r}: not timestamps ({exc})") from None
+            from fsnb._time import timestamp_series  # the one timestamp rule: integers are epoch seconds
+
+            frame[col] = timestamp_series(frame[col], what=f"column {col!r}")
     return frame
 
 
@@ -580,21 +579,18 @@ def _overflow_message(frame: Any) -> str:
     return "a df value holds an integer outside the 64-bit range [-2**63, 2**63)"
 
 
-_NUMERIC_CASTS = {"int32": "Int32", "int64": "Int64", "float32": "float32", "float64": "float64", "bool": "boolean"}
-
-
 def _conform(frame: Any, view: Any) -> None:
-    """Give JSON-born columns the view's declared widths (JSON has one integer and one float type)."""
+    """Give JSON-born columns the view's declared widths, refusing what reads refuse (see :func:`wire.json_column`)."""
+    keys = set(view.join_keys)
     for f in view.schema:
-        target = _NUMERIC_CASTS.get(f.dtype.name)
-        if target is None or f.name not in frame.columns or str(frame[f.name].dtype) == target:
-            continue
-        try:
-            frame[f.name] = frame[f.name].astype(target)
-        except (ValueError, TypeError, OverflowError) as exc:
-            raise E.DataValidationError(
-                f"column {f.name!r} of feature view {view.name!r} does not fit {f.dtype.name}: {exc}"
-            ) from None
+        if f.name in frame.columns:
+            what = f"column {f.name!r} of feature view {view.name!r}"
+            frame[f.name] = wire.json_column(frame[f.name], f.dtype.name, what, join_key=f.name in keys)
+
+
+def _write_counts(result: Any) -> dict[str, int]:
+    """``written`` / ``ignored``: rows stored online, and rows kept out because the stored row is newer."""
+    return {k: int(getattr(result, k)) for k in ("written", "ignored") if hasattr(result, k)}
 
 
 def _count(result: Any, frame: Any) -> int:

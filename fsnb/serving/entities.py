@@ -11,7 +11,10 @@ __all__ = ["entity_columns"]
 
 
 def entity_columns(entity_rows: Any) -> tuple[tuple[str, ...], list[Any], int]:
-    """(join-key names, one column per name, row count) from a list of dicts, a dict of lists or a DataFrame."""
+    """(join-key names, one column per name, row count) from a list of dicts, a dict of lists or a DataFrame.
+
+    Series and DataFrame columns are taken by position; their index is ignored.
+    """
     if isinstance(entity_rows, list):
         if not entity_rows:
             raise EmptyRequestError("no entity rows: pass at least one row of join key values")
@@ -45,6 +48,9 @@ def entity_columns(entity_rows: Any) -> tuple[tuple[str, ...], list[Any], int]:
         return names, cols, n
     if hasattr(entity_rows, "columns") and hasattr(entity_rows, "to_numpy"):  # pandas DataFrame
         names = tuple(str(c) for c in entity_rows.columns)
+        if len(set(names)) != len(names):
+            twice = sorted({c for c in names if names.count(c) > 1})
+            raise RequestError(f"the entity DataFrame has duplicate column names {twice}: keep one column per join key")
         n = len(entity_rows)
         if n == 0:
             raise EmptyRequestError("no entity rows: the entity DataFrame is empty")
@@ -65,6 +71,8 @@ def _key_column(name: Any, values: Any) -> Any:
     """A dict-of-lists entry that is not a plain list: an array or Series as is, another collection as a list; a
     string or a single value is a mistake (a string would otherwise be read as one row per character)."""
     if hasattr(values, "dtype") and getattr(values, "ndim", 1) == 1:
+        if hasattr(values, "reset_index"):  # a pandas Series: by position, whatever its index
+            return values.reset_index(drop=True)
         return values
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable) or hasattr(values, "dtype"):
         raise RequestError(

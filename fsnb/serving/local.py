@@ -46,13 +46,13 @@ class LocalServing(ServingBackend):
 
     def write(self, view: Any, df: Any) -> int:
         from fsnb.online.vectors import refresh_vectors
-        from fsnb.online.writes import table_from, write_view_table
+        from fsnb.online.writes import WriteResult, table_from, write_view
 
         if isinstance(view, str):
             view = self.parts.snapshot().get_feature_view(view)
-        keys = write_view_table(self.parts, view, table_from(df), timestamp_column=view.source.timestamp_field)
-        refresh_vectors(self.parts, keys, views=[view.name])
-        return len(keys)
+        done = write_view(self.parts, view, table_from(df), timestamp_column=view.source.timestamp_field, fresh=True)
+        refresh_vectors(self.parts, done.keys, views=[view.name])
+        return WriteResult(len(done.keys), done.written, done.ignored)
 
     def push(self, source: Any, df: Any, *, to: str = "online") -> int:
         from fsnb.push import push

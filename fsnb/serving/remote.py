@@ -7,8 +7,10 @@ server and return the same :class:`~fsnb.serving.response.OnlineResponse` as dir
 timestamps, dtypes). Errors the server answers come back as the same :mod:`fsnb.errors` class.
 
 Reads use the JSON wire format by default (``metadata.dtypes`` carries the dtypes) and are retried on connection
-errors and 502/503/504; pushes and writes are never retried. The async read offloads the pooled blocking call to
-a thread (``asyncio.to_thread``): the session pool is shared by both paths.
+errors and 502/503/504; pushes and writes are never retried. A read of more entity rows than one request takes
+(:attr:`RemoteServing.batch_rows`) is split into several requests and their answers joined, transparently. The
+async read offloads the pooled blocking call to a thread (``asyncio.to_thread``): the session pool is shared by
+both paths.
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ class RemoteServing(ServingBackend):
     ``wire`` picks the read format: ``"json"`` (default; Feast's shape plus dtypes) or ``"arrow"`` (Arrow IPC);
     ``benchmarks/rest.py`` measures both (JSON is faster at every batch size measured, so it is the default).
     """
+
+    #: entity rows per read request (the server's default ``max_batch_rows``); larger reads are split, and a server
+    #: answering 413 for this size makes the client halve it.
+    batch_rows: int = 10_000
 
     def __init__(self, config: Any, *, wire: str = "json") -> None:
         if wire not in ("json", "arrow"):
@@ -93,12 +99,19 @@ class RemoteServing(ServingBackend):
         exchange (``round_trip``, the server's work included) and decoding the reply (``decode``).
         """
         t0 = perf_counter_ns() if trace is not None else 0
-        body = _dumps(_read_request(features, entity_rows, full_feature_names, precomputed))
+        doc = _read_request(features, entity_rows, full_feature_names, precomputed)
+        rows = len(next(iter(doc["entities"].values())))
+        if rows > self.batch_rows:
+            return self._read_split(doc, rows)
+        body = _dumps(doc)
         t1 = perf_counter_ns() if trace is not None else 0
         if self.wire == "arrow":
             response = self._post(self._read_url, body, idempotent=True, headers=_ARROW_ACCEPT)
         else:
             response = self._post(self._read_url, body, idempotent=True)
+        if response.status_code == 413 and rows > 1 and _too_many_rows(response):
+            self.batch_rows = max(1, min(self.batch_rows, rows) // 2)  # this server takes fewer: remember it
+            return self._read_split(doc, rows)
         if trace is None:
             return _response_from(response)
         t2 = perf_counter_ns()
@@ -107,6 +120,34 @@ class RemoteServing(ServingBackend):
         trace["round_trip"] = t2 - t1
         trace["decode"] = perf_counter_ns() - t2
         return out
+
+    def _read_split(self, doc: dict[str, Any], rows: int) -> OnlineResponse:
+        """A read of more rows than one request may carry: sent in requests of at most :attr:`batch_rows` rows (fewer,
+        when the server answers 413 for a size), the answers joined in row order."""
+        parts: list[wire.ColumnList] = []
+        keys = 0
+        start = 0
+        extra: dict[str, Any] = {"headers": _ARROW_ACCEPT} if self.wire == "arrow" else {}
+        while start < rows:
+            size = self.batch_rows
+            part = {**doc, "entities": {k: v[start : start + size] for k, v in doc["entities"].items()}}
+            response = self._post(self._read_url, _dumps(part), idempotent=True, **extra)
+            if response.status_code == 413 and size > 1 and _too_many_rows(response):
+                self.batch_rows = max(1, size // 2)  # this server takes fewer: remember it
+                continue
+            columns, keys = _columns_from(response)
+            parts.append(columns)
+            start += size
+        joined = [
+            (name, [v for p in parts for v in p[i][2]], [x for p in parts for x in p[i][3]],
+             [t for p in parts for t in p[i][4]], dtype)
+            for i, (name, dtype, *_) in enumerate(parts[0])
+        ]
+        return OnlineResponse.from_columns(
+            [(name, values, statuses, times) for name, values, statuses, times, _ in joined],
+            dtypes=[dtype or "json" for *_, dtype in joined],
+            join_keys=keys,
+        )
 
     async def read_async(
         self,
@@ -146,7 +187,10 @@ class RemoteServing(ServingBackend):
         )
         if response.status_code != 200:
             raise _error(response)
-        return int(_loads(response.content).get("rows", 0))
+        from fsnb.online.writes import WriteResult
+
+        doc = _loads(response.content)
+        return WriteResult(int(doc.get("rows", 0)), int(doc.get("written", 0)), int(doc.get("ignored", 0)))
 
     def _post(self, url: str, body: bytes, *, idempotent: bool, **kwargs: Any) -> Any:
         """POST through the pooled session; the one place where a failed exchange (requests raises OSError
@@ -189,19 +233,28 @@ def _read_request(features: Any, entity_rows: Any, full: bool, precomputed: bool
     return doc
 
 
-def _response_from(response: Any) -> OnlineResponse:
+def _columns_from(response: Any) -> wire.Columns:
     if response.status_code != 200:
         raise _error(response)
-
     if response.headers.get("content-type", "").startswith(_ARROW):
-        columns, keys = wire.decode_arrow(response.content)
-    else:
-        columns, keys = wire.decode_json(response.content)
+        return wire.decode_arrow(response.content)
+    return wire.decode_json(response.content)
+
+
+def _response_from(response: Any) -> OnlineResponse:
+    columns, keys = _columns_from(response)
     return OnlineResponse.from_columns(
         [(name, values, statuses, timestamps) for name, _, values, statuses, timestamps in columns],
         dtypes=[dtype or "json" for _, dtype, _, _, _ in columns],
         join_keys=keys,
     )
+
+
+def _too_many_rows(response: Any) -> bool:
+    """Whether a 413 says the request had too many rows or bytes (a smaller request would pass)."""
+    from fsnb.errors import RequestTooLargeError, TooManyRowsError
+
+    return isinstance(_error(response), (TooManyRowsError, RequestTooLargeError))
 
 
 def _error(response: Any) -> Exception:

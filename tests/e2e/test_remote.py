@@ -149,7 +149,6 @@ def test_async_remote_reads_equal_direct(direct: fsnb.Store, remote: fsnb.Store)
         ("no_such_service", {"customer_id": [1]}, E.FeatureServiceNotFoundError),
         ("risk_model", {"merchant_id": [1]}, E.MissingJoinKeyError),
         ("risk_model", {"customer_id": ["x"]}, E.JoinKeyTypeError),
-        ("risk_model", {"customer_id": list(range(201))}, E.TooManyRowsError),
     ],
 )
 def test_server_errors_come_back_as_the_same_class(
@@ -158,10 +157,22 @@ def test_server_errors_come_back_as_the_same_class(
     with pytest.raises(error) as got:
         remote.get_online_features(features, rows)  # type: ignore[arg-type]
     assert type(got.value) is error
-    if error is not E.TooManyRowsError:  # the direct store has no row limit
-        with pytest.raises(error) as want:
-            direct.get_online_features(features, rows)  # type: ignore[arg-type]
-        assert str(got.value) == str(want.value)
+    with pytest.raises(error) as want:
+        direct.get_online_features(features, rows)  # type: ignore[arg-type]
+    assert str(got.value) == str(want.value)
+
+
+@pytest.mark.parametrize("wire", ["json", "arrow"])
+def test_a_read_larger_than_the_server_takes_is_split_transparently(
+    direct: fsnb.Store, server: ServerProcess, wire: str
+) -> None:
+    from fsnb.serving.remote import RemoteServing
+
+    rows = {"customer_id": [*range(1, CUSTOMERS + 1)] * 3 + [CUSTOMERS + 77]}  # the server takes 200 per request
+    with RemoteServing(RemoteServing.at(server.url).config, wire=wire) as client:
+        got = client.read("risk_model", rows)
+        assert client.batch_rows <= 200  # learned from the server's 413, kept for the next reads
+    assert_same(direct.get_online_features("risk_model", rows), got)
 
 
 def test_push_and_write_through_the_server(direct: fsnb.Store, remote: fsnb.Store) -> None:

@@ -98,12 +98,16 @@ def test_invalid_definitions_fail_when_built(build: object, match: str) -> None:
         build()  # type: ignore[operator]
 
 
-def test_service_fingerprint_ignores_feature_order() -> None:
+def test_service_fingerprint_covers_the_vector_layout() -> None:
+    # a precomputed vector lays out views in service order and features in projection order
     a = fsnb.FeatureService("s", [view()[["count", "amount"]]])
     b = fsnb.FeatureService("s", [view()[["amount", "count"]]])
     c = fsnb.FeatureService("s", [view(schema=[fsnb.Field("count", fsnb.Float64), fsnb.Field("amount", fsnb.Float64)])])
-    assert a.fingerprint() == b.fingerprint()
-    assert a.fingerprint() != c.fingerprint()
+    assert a.fingerprint() == fsnb.FeatureService("s", [view()[["count", "amount"]]]).fingerprint()
+    assert len({a.fingerprint(), b.fingerprint(), c.fingerprint()}) == 3
+    other = fsnb.FeatureView("other", entities=[customer], source=source, schema=[fsnb.Field("n", fsnb.Int64)])
+    assert (fsnb.FeatureService("s", [view(), other]).fingerprint()
+            != fsnb.FeatureService("s", [other, view()]).fingerprint())
 
 
 @pytest.mark.parametrize(
@@ -140,3 +144,14 @@ def test_push_source_takes_its_batch_timestamps() -> None:
     assert push.timestamp_field == "event_timestamp" and push.created_timestamp_column == "created"
     with pytest.raises(DefinitionError):
         fsnb.PushSource("pp", push)  # type: ignore[arg-type]
+
+
+def test_join_key_names_over_255_bytes_are_refused_when_the_entity_is_built() -> None:
+    assert fsnb.Entity("ok", join_keys={"k" * 255: fsnb.Int64}).join_key_names == ("k" * 255,)
+    with pytest.raises(DefinitionError, match="300 bytes long; join key names can be at most 255 bytes"):
+        fsnb.Entity("e300", join_keys={"k" * 300: fsnb.Int64})
+
+
+def test_a_view_whose_schema_lists_only_its_join_key_says_so() -> None:
+    with pytest.raises(DefinitionError, match=r"only its join key\(s\) \['customer_id'\], which are not features"):
+        view(schema=[fsnb.Field("customer_id", fsnb.Int64)])

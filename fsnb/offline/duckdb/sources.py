@@ -40,6 +40,22 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def single_select(query: str, what: str) -> str:
+    """``query`` when it is exactly one SELECT statement (it is spliced into other SQL as a subquery, so anything
+    else could run extra statements, even during ``plan``); else an :class:`~fsnb.errors.OfflineStoreError`."""
+    import duckdb
+
+    try:
+        statements = duckdb.extract_statements(query)
+    except duckdb.Error as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise OfflineStoreError(f"{what}: its query is not one valid SQL statement ({first})") from None
+    if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+        kinds = ", ".join(s.type.name for s in statements) or "nothing"
+        raise OfflineStoreError(f"{what}: its query must be a single SELECT statement, got {kinds}")
+    return query
+
+
 def source_relation(source: DataSource, config: Config) -> str:
     """A DuckDB FROM expression reading ``source`` in place (a PushSource reads its batch source).
 
@@ -47,7 +63,7 @@ def source_relation(source: DataSource, config: Config) -> str:
     - DuckDB table in another database file: ``read_duckdb('file', table_name=..., schema_name=...)``
     - DuckDB table without ``database`` (or in the offline store's own file): the quoted table name, which the
       offline store's own connection resolves
-    - SQL query: ``(query)``
+    - SQL query: ``(query)``, once checked to be a single SELECT (:func:`single_select`)
 
     Raises :class:`~fsnb.errors.OfflineStoreError` when a file source has no file.
     """
@@ -58,7 +74,7 @@ def source_relation(source: DataSource, config: Config) -> str:
         return f"{fn}({paths}, union_by_name=true)"
     if isinstance(source, DuckDBSource):
         if source.query is not None:
-            return f"({source.query})"
+            return f"({single_select(source.query, f'DuckDBSource {source.name!r}')})"
         assert source.table is not None
         schema, _, table = source.table.rpartition(".")
         db = database_path(source, config)
