@@ -170,14 +170,22 @@ def _nonfinite_text(v: Any) -> Any:
     return "NaN" if v != v else ("Infinity" if v > 0 else "-Infinity")
 
 
+def _all_finite(values: Any) -> bool:
+    """Whether every value present is finite: a plain loop for the few values of a typical read, numpy for many."""
+    if len(values) > 64:
+        import numpy as np
+
+        present = [v for v in values if v is not None] if isinstance(values, list) else values
+        return bool(np.isfinite(np.asarray(present, dtype=np.float64)).all())
+    isfinite = math.isfinite
+    return all(v is None or isfinite(v) for v in values)
+
+
 def _nonfinite_texts(values: Any, dtype: str) -> Any:
     """Float values with ±inf / NaN spelled ``"Infinity"``, ``"-Infinity"``, ``"NaN"`` (JSON has no such numbers;
     orjson would write ``null``, which reads as a missing value). Columns of finite values are returned as they are."""
     if dtype in ("float32", "float64"):
-        import numpy as np
-
-        present = [v for v in values if v is not None] if isinstance(values, list) else values
-        if np.isfinite(np.asarray(present, dtype=np.float64)).all():
+        if _all_finite(values):
             return values
         return [_nonfinite_text(v) for v in values]
     if dtype.startswith("array<float"):
