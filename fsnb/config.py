@@ -171,12 +171,16 @@ def _redacted_repr(obj: Any) -> str:
 
 @dataclass(frozen=True)
 class OfflineStoreConfig:
-    """The DuckDB offline store; ``database`` empty means in-memory."""
+    """The offline engine. ``duckdb``: ``database`` (empty means in-memory), ``threads``, ``memory_limit``.
+    ``spark``: ``master`` (``local[2]``, ``spark://host:7077``, ...; empty: the active session or ``local[*]``)
+    and ``conf`` (Spark settings, e.g. ``{spark.driver.memory: 2g}``)."""
 
-    type: Literal["duckdb"] = "duckdb"
+    type: Literal["duckdb", "spark"] = "duckdb"
     database: str = ""
     threads: int = 0
     memory_limit: str = ""
+    master: str = ""
+    conf: dict[str, Any] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)

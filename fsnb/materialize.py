@@ -7,6 +7,10 @@ of every ``precompute_online`` service reading a materialized view are refreshed
 (their keys stream out of the engine too). A view's interval is recorded in the registry only after all of that
 succeeded, so an interrupted run leaves the watermark where it was and a rerun completes the work (writes are
 idempotent).
+
+An engine that can write from where the data is (Spark: ``write_latest_rows`` / ``write_distinct_keys``) gets a
+picklable writer (:class:`ViewRowsWriter`, :class:`KeyVectorsWriter`) that its workers run per partition, opening
+their own byte store from the config: the same codecs and newer-wins writes, and no feature row on the driver.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ if TYPE_CHECKING:
 
     from fsnb._parts import StoreParts
 
-__all__ = ["materialize", "materialize_incremental"]
+__all__ = ["KeyVectorsWriter", "ViewRowsWriter", "materialize", "materialize_incremental"]
 
 #: rows per Arrow record batch pulled from the offline engine (the online writer pipelines them in its own chunks).
 BATCH_ROWS = 65_536
@@ -176,6 +180,17 @@ def _summary(view: str, w: _Window | None, rows: int, seconds: float) -> dict[st
     }
 
 
+def _distributed(store: StoreParts, method: str) -> Any:
+    """The engine's ``method`` for writing from its workers, or None (the engine streams rows to this process)."""
+    write = getattr(store.offline, method, None)
+    if write is not None and store.config.online_store.type == "memory":
+        raise MaterializationError(
+            f"the {store.offline.name} offline engine writes online from its workers, which cannot reach a memory "
+            "online store (it lives in this process): use redis or sqlite"
+        )
+    return write
+
+
 def _write_view(store: StoreParts, w: _Window, progress: bool) -> dict[str, Any]:
     """Stream the view's latest rows, batch by batch, into the online store's pipelined newer-wins writes.
 
@@ -189,6 +204,12 @@ def _write_view(store: StoreParts, w: _Window, progress: bool) -> dict[str, Any]
     ts_col = w.view.source.batch_source.timestamp_field
     rows = 0
     began = time.perf_counter()
+    distributed = _distributed(store, "write_latest_rows")
+    if distributed is not None:
+        writer = ViewRowsWriter(store.config, store.project, (w.view,), w.view.name)
+        with _bar(progress, w.view.name, "rows") as bar:
+            rows = distributed(w.view, w.start, w.end, writer, progress=bar.update)
+        return _summary(w.view.name, w, rows, time.perf_counter() - began)
     batches = store.offline.latest_rows(w.view, w.start, w.end, batch_size=BATCH_ROWS)
     with _bar(progress, w.view.name, "rows") as bar, contextlib.closing(batches):
         for batch in batches:
@@ -231,6 +252,15 @@ def _refresh_vectors(store: StoreParts, items: list[_Window], progress: bool) ->
     label = f"vectors: {', '.join(s.name for s in current)}"
     written = 0
     began = time.perf_counter()
+    distributed = _distributed(store, "write_distinct_keys")
+    if distributed is not None:
+        snapshot = store.snapshot()
+        objects = (*(snapshot.get_feature_view(p.name) for s in current for p in s.projections), *current)
+        writer = KeyVectorsWriter(store.config, store.project, tuple(objects), view.name, tuple(refresh_views))
+        with _bar(progress, label, "vectors") as bar:
+            written = distributed(windows, writer, progress=bar.update)
+        out.append(_summary(label, None, written, time.perf_counter() - began))
+        return out
     batches = store.offline.distinct_keys(windows, batch_size=KEY_BATCH)
     with _bar(progress, label, "vectors") as bar, contextlib.closing(batches):
         for batch in batches:
@@ -253,3 +283,75 @@ def _key_columns(batch: Any, join_keys: Iterable[str]) -> list[Any]:
             cols.append(col.to_pylist())
     return cols
 
+
+# ------------------------------------------------------------------------- writers run by an engine's workers
+
+
+class _WorkerParts:
+    """The store parts a worker writing online needs: the config, the definitions, its own byte store."""
+
+    def __init__(self, config: Any, project: str, objects: tuple[Any, ...]) -> None:
+        from fsnb.online.factory import open_online_store
+        from fsnb.registry.snapshot import RegistrySnapshot
+
+        self.config = config
+        self.project = project
+        self._snapshot = RegistrySnapshot.build(project, 0, objects)
+        self.online = open_online_store(config.online_store)
+        self.plans: dict[Any, Any] = {}
+
+    def snapshot(self) -> Any:
+        return self._snapshot
+
+
+@dataclass(frozen=True)
+class ViewRowsWriter:
+    """Writes one partition of a view's latest rows online (validated, encoded, newer-wins), batch by batch."""
+
+    config: Any
+    project: str
+    objects: tuple[Any, ...]
+    view: str
+
+    def __call__(self, batches: Iterable[Any]) -> int:
+        import pyarrow as pa
+
+        from fsnb.online.writes import write_view_table
+
+        parts = _WorkerParts(self.config, self.project, self.objects)
+        view = parts.snapshot().get_feature_view(self.view)
+        ts_col = view.source.batch_source.timestamp_field
+        rows = 0
+        try:
+            for batch in batches:
+                write_view_table(parts, view, pa.Table.from_batches([batch]), timestamp_column=ts_col)  # type: ignore[arg-type]
+                rows += batch.num_rows
+        finally:
+            parts.online.close()
+        return rows
+
+
+@dataclass(frozen=True)
+class KeyVectorsWriter:
+    """Refreshes the precomputed vectors of one partition of entity keys (views ``views`` were just written)."""
+
+    config: Any
+    project: str
+    objects: tuple[Any, ...]
+    view: str
+    views: tuple[str, ...]
+
+    def __call__(self, batches: Iterable[Any]) -> int:
+        from fsnb.online.keys import encode_entity_keys
+        from fsnb.online.vectors import refresh_vectors
+
+        parts = _WorkerParts(self.config, self.project, self.objects)
+        view = parts.snapshot().get_feature_view(self.view)
+        written = 0
+        try:
+            for batch in batches:
+                keys = encode_entity_keys(view.entity_columns, _key_columns(batch, view.join_keys))
+                written += refresh_vectors(parts, keys, views=self.views)  # type: ignore[arg-type]
+        finally:
+            parts.online.close()
+        return written

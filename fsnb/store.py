@@ -43,6 +43,8 @@ class Store:
     project, registry, online_store, offline_store, feature_server:
         Override the file's sections; ``online_store`` and ``registry`` also take a URL string
         (``"redis://127.0.0.1:6379/0"``, ``"postgresql://..."``).
+    spark:
+        An existing ``SparkSession`` for the Spark offline engine (implies ``offline_store.type: spark``).
 
     >>> store = fsnb.Store("examples/banking", online_store="redis://127.0.0.1:6379/0")
     """
@@ -52,9 +54,16 @@ class Store:
         path: str | os.PathLike[str] | None = None,
         *,
         config: Config | None = None,
+        spark: Any = None,
         **overrides: Any,
     ) -> None:
         self.config: Config = config if config is not None else load_config(path, **overrides)
+        if spark is not None and self.config.offline_store.type != "spark":
+            import dataclasses
+
+            offline = dataclasses.replace(self.config.offline_store, type="spark")
+            self.config = dataclasses.replace(self.config, offline_store=offline)
+        self._spark = spark
         self._lock = threading.RLock()
         self._registry: Registry | None = None
         self._online: OnlineStore | None = None
@@ -132,8 +141,12 @@ class Store:
             with self._lock:
                 if self._offline is None:
                     from fsnb.offline import open_engine
+                    from fsnb.offline._engines import engine_class
 
-                    self._offline = open_engine(self.config)
+                    if self._spark is None:
+                        self._offline = open_engine(self.config)
+                    else:  # the engine runs on the session the caller gave
+                        self._offline = engine_class("spark")(self.config, spark=self._spark)  # type: ignore[call-arg]
         return self._offline
 
     def snapshot(self) -> RegistrySnapshot:

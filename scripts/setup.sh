@@ -102,8 +102,8 @@ fi
 STAMP=".venv/.fsnb-setup-stamp"
 WANT="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ] || ! .venv/bin/python -c 'import fsnb' >/dev/null 2>&1; then
-    say "installing fsnb[dev,server,notebook,postgres,deploy] into .venv"
-    .venv/bin/python -m pip install -q -e ".[dev,server,notebook,postgres,deploy]"
+    say "installing fsnb[dev,server,notebook,postgres,deploy,spark] into .venv"
+    .venv/bin/python -m pip install -q -e ".[dev,server,notebook,postgres,deploy,spark]"
     echo "$WANT" >"$STAMP"
 else
     say ".venv is up to date"

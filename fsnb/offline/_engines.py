@@ -18,6 +18,7 @@ __all__ = ["ENGINES", "engine_class", "open_engine"]
 
 ENGINES: dict[str, str] = {
     "duckdb": "fsnb.offline.duckdb.engine:DuckDBEngine",
+    "spark": "fsnb.offline.spark.engine:SparkEngine",
 }
 
 

@@ -12,7 +12,7 @@ from typing import ClassVar
 from fsnb.config import Config, OfflineStoreConfig, OnlineStoreConfig, RegistryConfig
 
 #: the engines the offline suite runs against.
-ENGINES = ["duckdb"]
+ENGINES = ["duckdb", "spark"]
 
 
 class EngineTestConf:
