@@ -89,10 +89,11 @@ def main() -> int:
             check=True, stdout=subprocess.DEVNULL, env=env,
         )
         from fsnb.definitions import DataSource, Entity, FeatureService, FeatureView
+        from fsnb.on_demand import OnDemandFeatureView
 
         ns = runpy.run_path(str(ROOT / "fsnb" / "templates" / "banking" / "definitions.py"))
         store = _store(tmp)
-        kinds = (Entity, DataSource, FeatureView, FeatureService)
+        kinds = (Entity, DataSource, FeatureView, FeatureService, OnDemandFeatureView)
         store.apply([v for v in ns.values() if isinstance(v, kinds)])  # type: ignore[attr-defined]
         store.close()  # type: ignore[attr-defined]
         results: dict[int, list[dict[str, float]]] = {}

@@ -48,9 +48,11 @@ def _store(repo: str, registry: str, redis_url: str) -> object:
 
 def _definitions() -> list[object]:
     from fsnb.definitions import DataSource, Entity, FeatureService, FeatureView
+    from fsnb.on_demand import OnDemandFeatureView
 
     ns = runpy.run_path(str(ROOT / "fsnb" / "templates" / "banking" / "definitions.py"))
-    return [v for v in ns.values() if isinstance(v, (Entity, DataSource, FeatureView, FeatureService))]
+    kinds = (Entity, DataSource, FeatureView, FeatureService, OnDemandFeatureView)
+    return [v for v in ns.values() if isinstance(v, kinds)]
 
 
 def child(args: argparse.Namespace) -> None:

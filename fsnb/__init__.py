@@ -12,6 +12,7 @@ from fsnb.definitions import (
     ParquetSource,
     PushSource,
 )
+from fsnb.on_demand import OnDemandFeatureView, RequestSource, on_demand_feature_view
 from fsnb.registry.repo import load_definitions
 from fsnb.store import Store
 from fsnb.types import (
@@ -48,8 +49,10 @@ __all__ = [
     "Int64",
     "Json",
     "Map",
+    "OnDemandFeatureView",
     "ParquetSource",
     "PushSource",
+    "RequestSource",
     "Store",
     "String",
     "Struct",
@@ -57,6 +60,7 @@ __all__ = [
     "__version__",
     "errors",
     "load_definitions",
+    "on_demand_feature_view",
 ]
 
 for _name in __all__:

@@ -27,6 +27,7 @@ __all__ = [
     "OfflineStoreConfig",
     "OnlineStoreConfig",
     "RegistryConfig",
+    "ServedLogConfig",
     "Timeouts",
     "load_config",
     "online_store_config",
@@ -196,6 +197,37 @@ class AuthConfig:
 
 
 @dataclass(frozen=True)
+class ServedLogConfig:
+    """Served-feature logging (``feature_server.logging``; ``Store(log_served=...)`` for direct reads).
+
+    Each sampled read (keys, values, statuses, event times, request time and id, duration) is queued off the
+    request path and written by a background thread, every ``flush_interval`` seconds, as Parquet files under
+    ``path`` (``<repo>/.fsnb/served_log`` by default) partitioned by service and date. A full queue
+    (``max_queue`` records) drops and counts. Values of views tagged ``sensitive: "true"`` are left out unless
+    ``log_sensitive``; files older than ``retention_days`` are removed (0 keeps them).
+    """
+
+    enabled: bool = False
+    path: str = ""
+    sample_rate: float = 1.0
+    flush_interval: float = 1.0
+    max_queue: int = 100_000
+    retention_days: float = 7.0
+    log_sensitive: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.sample_rate <= 1.0:
+            raise ConfigError(f"logging.sample_rate must be between 0 and 1, got {self.sample_rate!r}")
+        if not 0 < self.flush_interval < math.inf:
+            raise ConfigError(f"logging.flush_interval must be a positive number of seconds, got "
+                              f"{self.flush_interval!r}")
+        if self.max_queue < 1:
+            raise ConfigError(f"logging.max_queue must be at least 1 record, got {self.max_queue!r}")
+        if not 0 <= self.retention_days < math.inf:
+            raise ConfigError(f"logging.retention_days must be ≥ 0 (0 keeps every file), got {self.retention_days!r}")
+
+
+@dataclass(frozen=True)
 class FeatureServerConfig:
     host: str = "127.0.0.1"
     port: int = 6566
@@ -219,6 +251,11 @@ class FeatureServerConfig:
     tls_key: str = ""
     tls_cert: str = ""
     auth: AuthConfig = field(default_factory=AuthConfig)
+    #: run the functions of on-demand feature views the registry holds; false refuses such a registry (its
+    #: functions are code, run by whoever can apply to the registry).
+    allow_functions: bool = True
+    #: served-feature logging: see :class:`ServedLogConfig`.
+    logging: ServedLogConfig = field(default_factory=ServedLogConfig)
 
 
 @dataclass(frozen=True)

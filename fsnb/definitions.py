@@ -638,7 +638,7 @@ class FeatureService(_Definition):
     def __init__(
         self,
         name: str,
-        features: Sequence[FeatureView | FeatureViewProjection],
+        features: Sequence[Any],
         *,
         precompute_online: bool = False,
         description: str = "",
@@ -648,13 +648,14 @@ class FeatureService(_Definition):
         self.name = _check_name("FeatureService", name)
         projs: list[FeatureViewProjection] = []
         for item in features or []:
-            if isinstance(item, FeatureView):
-                projs.append(item.projection())
+            if isinstance(item, FeatureView) or getattr(item, "kind", None) == "on_demand_feature_view":
+                projs.append(item.projection())  # type: ignore[union-attr]
             elif isinstance(item, FeatureViewProjection):
                 projs.append(item)
             else:
                 raise DefinitionError(
-                    f"FeatureService {name!r}: features must be FeatureViews or view[[...]] projections, got {item!r}"
+                    f"FeatureService {name!r}: features must be FeatureViews, on-demand views or view[[...]] "
+                    f"projections, got {item!r}"
                 )
         if not projs:
             raise DefinitionError(f"FeatureService {name!r} needs at least one feature view")
@@ -717,7 +718,7 @@ class FeatureService(_Definition):
         return feature_service_html(self)
 
 
-def from_spec(spec: Mapping[str, Any]) -> Entity | DataSource | FeatureView | FeatureService:
+def from_spec(spec: Mapping[str, Any]) -> Any:
     """Rebuild a definition from its ``to_dict()`` spec."""
     kind = spec.get("kind")
     if kind == "entity":
@@ -728,4 +729,8 @@ def from_spec(spec: Mapping[str, Any]) -> Entity | DataSource | FeatureView | Fe
         return FeatureView.from_dict(spec)
     if kind == "feature_service":
         return FeatureService.from_dict(spec)
+    if kind == "on_demand_feature_view":
+        from fsnb.on_demand import OnDemandFeatureView
+
+        return OnDemandFeatureView.from_dict(spec)
     raise DefinitionError(f"unknown definition kind {kind!r}")

@@ -15,6 +15,8 @@ FsnbError
 │   ├── EmptyRequestError
 │   ├── MissingJoinKeyError
 │   ├── ExtraJoinKeyError
+│   ├── MissingRequestDataError             request data an on-demand view needs is missing or of the wrong type
+│   ├── TransformError                      an on-demand view's function raised or returned what it did not declare
 │   ├── JoinKeyTypeError(TypeError)
 │   ├── TooManyRowsError
 │   ├── RequestTooLargeError                413: a request body over the server's byte limit
@@ -56,6 +58,7 @@ __all__ = [
     "JoinKeyTypeError",
     "MaterializationError",
     "MissingJoinKeyError",
+    "MissingRequestDataError",
     "ObjectNotFoundError",
     "OfflineStoreError",
     "OnlineStoreError",
@@ -69,6 +72,7 @@ __all__ = [
     "SchemaMismatchError",
     "ServerError",
     "TooManyRowsError",
+    "TransformError",
     "UnsupportedCapabilityError",
     "UnsupportedMediaTypeError",
     "VectorsNotBuiltError",
@@ -138,6 +142,18 @@ class MissingJoinKeyError(RequestError):
 
 
 class ExtraJoinKeyError(RequestError):
+    http_status = 422
+
+
+class MissingRequestDataError(RequestError):
+    """Request data an on-demand view needs is missing from the entity rows (or entity_df), or does not fit."""
+
+    http_status = 422
+
+
+class TransformError(RequestError):
+    """An on-demand view's function raised, or returned columns or values its schema does not declare."""
+
     http_status = 422
 
 

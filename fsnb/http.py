@@ -12,6 +12,7 @@ writes never are. ``Session.request`` is wrapped once, when the session is made,
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
@@ -24,7 +25,7 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["HttpSessionManager", "HttpSettings", "RETRY_STATUSES"]
+__all__ = ["HttpSessionManager", "HttpSettings", "RETRY_STATUSES", "server_timing", "split_round_trip"]
 
 #: Statuses after which an idempotent read is retried (the server or a proxy in front of it is briefly down).
 RETRY_STATUSES = frozenset({502, 503, 504})
@@ -235,3 +236,33 @@ class HttpSessionManager:
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def server_timing(value: str | None) -> dict[str, float]:
+    """A ``Server-Timing`` header as ``{metric: milliseconds}`` (``app;dur=0.210, online;dur=0.061``); metrics
+    without a duration, and malformed parts, are left out."""
+    out: dict[str, float] = {}
+    if not value:
+        return out
+    for part in value.split(","):
+        name, *params = part.split(";")
+        for p in params:
+            key, _, dur = p.strip().partition("=")
+            if key.lower() == "dur":
+                with contextlib.suppress(ValueError):
+                    out[name.strip()] = float(dur.strip().strip('"'))
+                break
+    return out
+
+
+def split_round_trip(round_trip_ns: int, timing: Mapping[str, float]) -> dict[str, int] | None:
+    """An HTTP exchange of ``round_trip_ns`` split by the feature server's ``Server-Timing`` (see
+    :func:`server_timing`) into ``network`` (everything outside the server's handler: both directions, the HTTP
+    stack), ``server`` (the server's own time less its online-store round trip) and ``server_online`` (that round
+    trip); None when the server sent no ``app`` timing."""
+    app = timing.get("app")
+    if app is None:
+        return None
+    app_ns = min(round_trip_ns, int(app * 1e6))
+    online_ns = min(app_ns, int(timing.get("online", 0.0) * 1e6))
+    return {"network": round_trip_ns - app_ns, "server": app_ns - online_ns, "server_online": online_ns}

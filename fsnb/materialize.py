@@ -26,6 +26,7 @@ from fsnb._time import to_utc
 from fsnb.definitions import FeatureService, FeatureView
 from fsnb.errors import MaterializationError, RequestError
 from fsnb.offline.base import ViewWindow
+from fsnb.requests import stored_service
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -206,7 +207,8 @@ def _write_view(store: StoreParts, w: _Window, progress: bool) -> dict[str, Any]
     began = time.perf_counter()
     distributed = _distributed(store, "write_latest_rows")
     if distributed is not None:
-        writer = ViewRowsWriter(store.config, store.project, (w.view,), w.view.name)
+        objects = (w.view, *store.snapshot().written_from(w.view.name))  # and the rows computed from it
+        writer = ViewRowsWriter(store.config, store.project, objects, w.view.name)
         with _bar(progress, w.view.name, "rows") as bar:
             rows = distributed(w.view, w.start, w.end, writer, progress=bar.update)
         return _summary(w.view.name, w, rows, time.perf_counter() - began)
@@ -230,11 +232,13 @@ def _refresh_vectors(store: StoreParts, items: list[_Window], progress: bool) ->
     from fsnb.online.vectors import build_vectors, refresh_vectors, vector_marker
 
     view = items[0].view
+    snapshot = store.snapshot()
     names = {w.view.name for w in items}
-    services = [
-        s for s in store.snapshot().feature_services.values()
-        if s.precompute_online and any(p.name in names for p in s.projections)
+    names |= {o.name for n in list(names) for o in snapshot.written_from(n)}
+    services = [  # as their vectors hold them: on-demand views replaced by what they read (requests.stored_service)
+        stored_service(snapshot, s) for s in snapshot.feature_services.values() if s.precompute_online
     ]
+    services = [s for s in services if any(p.name in names for p in s.projections)]
     out = []
     current: list[FeatureService] = []
     stale: list[FeatureService] = []
@@ -254,8 +258,7 @@ def _refresh_vectors(store: StoreParts, items: list[_Window], progress: bool) ->
     began = time.perf_counter()
     distributed = _distributed(store, "write_distinct_keys")
     if distributed is not None:
-        snapshot = store.snapshot()
-        objects = (*(snapshot.get_feature_view(p.name) for s in current for p in s.projections), *current)
+        objects = (*(snapshot.stored_view(p.name) for s in current for p in s.projections), *current)
         writer = KeyVectorsWriter(store.config, store.project, tuple(objects), view.name, tuple(refresh_views))
         with _bar(progress, label, "vectors") as bar:
             written = distributed(windows, writer, progress=bar.update)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from fsnb.config import Config, load_config
 from fsnb.definitions import DataSource, Entity, FeatureService, FeatureView, FeatureViewProjection
+from fsnb.on_demand import OnDemandFeatureView
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Store"]
 
-Definition = Entity | DataSource | FeatureView | FeatureService
+Definition = Entity | DataSource | FeatureView | FeatureService | OnDemandFeatureView
 Features = (
     str | Sequence[str | FeatureView | FeatureViewProjection] | FeatureView | FeatureViewProjection | FeatureService
 )
@@ -45,6 +46,9 @@ class Store:
         (``"redis://127.0.0.1:6379/0"``, ``"postgresql://..."``).
     spark:
         An existing ``SparkSession`` for the Spark offline engine (implies ``offline_store.type: spark``).
+    log_served:
+        Log this store's direct reads to the served-feature log: ``True`` (the ``feature_server.logging``
+        settings) or a mapping of those keys (``{"sample_rate": 0.1}``).
 
     >>> store = fsnb.Store("examples/banking", online_store="redis://127.0.0.1:6379/0")
     """
@@ -55,6 +59,7 @@ class Store:
         *,
         config: Config | None = None,
         spark: Any = None,
+        log_served: Any = None,
         **overrides: Any,
     ) -> None:
         self.config: Config = config if config is not None else load_config(path, **overrides)
@@ -70,6 +75,10 @@ class Store:
         self._offline: OfflineEngine | None = None
         self._serving: ServingBackend | None = None
         self._plans: dict[Any, Any] = {}
+        from fsnb.served_log.layout import logging_config
+
+        #: served-feature logging of this store's direct reads (``log_served=``: True, a mapping or None).
+        self.log_served = logging_config(log_served, self.config)
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike[str], **overrides: Any) -> Store:
@@ -261,10 +270,11 @@ class Store:
 
         >>> store.get_historical_features(orders_df, "realtime_scoring").to_df()
         """
+        from fsnb.offline.training import training_set
         from fsnb.requests import FeatureRequest
 
         request = FeatureRequest.resolve(self.snapshot(), features, full_feature_names=full_feature_names)
-        return self.offline.training_set(entity_df, request)
+        return training_set(self.offline, entity_df, request)
 
     def materialize(
         self,
@@ -306,10 +316,27 @@ class Store:
         return latency_explorer(self, **options)
 
     def parity_check(self, features: Features, **options: Any) -> Any:
-        """Compare training-set values with online values per feature; returns a ``ParityReport``."""
+        """Compare training-set values with online values per feature; returns a ``ParityReport``.
+
+        ``served=(since, until)`` or a served-log DataFrame compares what was served with the training row as of
+        each logged request time instead.
+        """
         from fsnb.notebook.parity import parity_check
 
         return parity_check(self, features, **options)
+
+    def served_log(self, features: Features, since: Any = None, until: Any = None) -> pd.DataFrame:
+        """What reads of ``features`` served (the served-feature log), one row per entity row, oldest first."""
+        from fsnb.served_log.reader import served_log
+
+        return served_log(self, features, since, until)
+
+    def drift_report(self, features: Features, *, reference: Any, current: Any, **options: Any) -> Any:
+        """Per-feature drift (PSI, KS, category shift, null and NOT_FOUND rates) between ``reference`` (a
+        training set, a served-log DataFrame or a ``(since, until)`` window of the log) and ``current``."""
+        from fsnb.notebook.drift import drift_report
+
+        return drift_report(self, features, reference=reference, current=current, **options)
 
     # ------------------------------------------------------------------------------------------- lifecycle
 

@@ -66,6 +66,9 @@ Columns = tuple[ColumnList, int]
 
 def response_columns(response: Any) -> ColumnList:
     """Columns of an ``OnlineResponse`` with their dtype names, in one pass."""
+    wire_columns = getattr(response, "wire_columns", None)
+    if wire_columns is not None:
+        return wire_columns()  # type: ignore[no-any-return]
     dtypes = _dtype_names(response)
     return [
         (name, (dtypes[i] if dtypes is not None else None), values, statuses, timestamps)
@@ -301,14 +304,17 @@ def json_column(values: Any, dtype: str, what: str, *, join_key: bool = False) -
     JSON has one number type, so integers and floats are told apart by value: an Int column takes whole numbers
     (a float only when it is whole and the column may hold nulls, as pandas turns ``[1, null]`` into floats; never
     for a join key), a Float column numbers, a Bool column ``true``/``false``. Booleans are never numbers and text is
-    never a number; a Float32 value beyond float32's range is refused rather than stored as infinity. Other dtypes
-    are returned as they are. Raises :class:`~fsnb.errors.DataValidationError` naming ``what``.
+    never a number, except ``"Infinity"`` and ``"-Infinity"`` in a Float column (the spelling reads use); a Float32
+    value beyond float32's range is refused rather than stored as infinity. Other dtypes are returned as they are.
+    Raises :class:`~fsnb.errors.DataValidationError` naming ``what``.
     """
     import math
 
     target = _WIDTHS.get(dtype)
     if target is None or str(values.dtype) == target:
         return values
+    if dtype.startswith("float") and values.dtype.kind == "O":  # ±inf spelled as reads spell them
+        values = values.map(lambda v: _NONFINITE.get(v, v) if isinstance(v, str) and v != "NaN" else v)
     kind = values.dtype.kind
     present = values.dropna() if kind in "Of" else values
     need = "true or false" if dtype == "bool" else "whole numbers" if dtype.startswith("int") else "numbers"

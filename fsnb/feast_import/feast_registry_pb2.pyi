@@ -188,7 +188,14 @@ class OnDemandFeatureView(_message.Message):
     def __init__(self, spec: _Optional[_Union[OnDemandFeatureViewSpec, _Mapping]] = ...) -> None: ...
 
 class OnDemandFeatureViewSpec(_message.Message):
-    __slots__ = ("name", "project", "features", "description", "tags", "owner", "mode")
+    __slots__ = ("name", "project", "features", "sources", "user_defined_function", "feature_transformation", "description", "tags", "owner", "mode", "write_to_online_store")
+    class SourcesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: OnDemandSource
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[OnDemandSource, _Mapping]] = ...) -> None: ...
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -199,18 +206,54 @@ class OnDemandFeatureViewSpec(_message.Message):
     NAME_FIELD_NUMBER: _ClassVar[int]
     PROJECT_FIELD_NUMBER: _ClassVar[int]
     FEATURES_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    USER_DEFINED_FUNCTION_FIELD_NUMBER: _ClassVar[int]
+    FEATURE_TRANSFORMATION_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
+    WRITE_TO_ONLINE_STORE_FIELD_NUMBER: _ClassVar[int]
     name: str
     project: str
     features: _containers.RepeatedCompositeFieldContainer[FeatureSpec]
+    sources: _containers.MessageMap[str, OnDemandSource]
+    user_defined_function: UserDefinedFunction
+    feature_transformation: FeatureTransformation
     description: str
     tags: _containers.ScalarMap[str, str]
     owner: str
     mode: str
-    def __init__(self, name: _Optional[str] = ..., project: _Optional[str] = ..., features: _Optional[_Iterable[_Union[FeatureSpec, _Mapping]]] = ..., description: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., owner: _Optional[str] = ..., mode: _Optional[str] = ...) -> None: ...
+    write_to_online_store: bool
+    def __init__(self, name: _Optional[str] = ..., project: _Optional[str] = ..., features: _Optional[_Iterable[_Union[FeatureSpec, _Mapping]]] = ..., sources: _Optional[_Mapping[str, OnDemandSource]] = ..., user_defined_function: _Optional[_Union[UserDefinedFunction, _Mapping]] = ..., feature_transformation: _Optional[_Union[FeatureTransformation, _Mapping]] = ..., description: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., owner: _Optional[str] = ..., mode: _Optional[str] = ..., write_to_online_store: _Optional[bool] = ...) -> None: ...
+
+class OnDemandSource(_message.Message):
+    __slots__ = ("feature_view", "feature_view_projection", "request_data_source")
+    FEATURE_VIEW_FIELD_NUMBER: _ClassVar[int]
+    FEATURE_VIEW_PROJECTION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_DATA_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    feature_view: FeatureView
+    feature_view_projection: FeatureViewProjection
+    request_data_source: DataSource
+    def __init__(self, feature_view: _Optional[_Union[FeatureView, _Mapping]] = ..., feature_view_projection: _Optional[_Union[FeatureViewProjection, _Mapping]] = ..., request_data_source: _Optional[_Union[DataSource, _Mapping]] = ...) -> None: ...
+
+class UserDefinedFunction(_message.Message):
+    __slots__ = ("name", "body", "body_text", "mode")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    BODY_TEXT_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    body: bytes
+    body_text: str
+    mode: str
+    def __init__(self, name: _Optional[str] = ..., body: _Optional[bytes] = ..., body_text: _Optional[str] = ..., mode: _Optional[str] = ...) -> None: ...
+
+class FeatureTransformation(_message.Message):
+    __slots__ = ("user_defined_function",)
+    USER_DEFINED_FUNCTION_FIELD_NUMBER: _ClassVar[int]
+    user_defined_function: UserDefinedFunction
+    def __init__(self, user_defined_function: _Optional[_Union[UserDefinedFunction, _Mapping]] = ...) -> None: ...
 
 class LabelView(_message.Message):
     __slots__ = ("spec",)
@@ -227,7 +270,7 @@ class LabelViewSpec(_message.Message):
     def __init__(self, name: _Optional[str] = ..., project: _Optional[str] = ...) -> None: ...
 
 class DataSource(_message.Message):
-    __slots__ = ("name", "project", "description", "tags", "owner", "type", "field_mapping", "timestamp_field", "date_partition_column", "created_timestamp_column", "data_source_class_type", "batch_source", "file_options")
+    __slots__ = ("name", "project", "description", "tags", "owner", "type", "field_mapping", "timestamp_field", "date_partition_column", "created_timestamp_column", "data_source_class_type", "batch_source", "file_options", "request_data_options")
     class SourceType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         INVALID: _ClassVar[DataSource.SourceType]
@@ -267,6 +310,11 @@ class DataSource(_message.Message):
         uri: str
         s3_endpoint_override: str
         def __init__(self, file_format: _Optional[bytes] = ..., uri: _Optional[str] = ..., s3_endpoint_override: _Optional[str] = ...) -> None: ...
+    class RequestDataOptions(_message.Message):
+        __slots__ = ("schema",)
+        SCHEMA_FIELD_NUMBER: _ClassVar[int]
+        schema: _containers.RepeatedCompositeFieldContainer[FeatureSpec]
+        def __init__(self, schema: _Optional[_Iterable[_Union[FeatureSpec, _Mapping]]] = ...) -> None: ...
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -294,6 +342,7 @@ class DataSource(_message.Message):
     DATA_SOURCE_CLASS_TYPE_FIELD_NUMBER: _ClassVar[int]
     BATCH_SOURCE_FIELD_NUMBER: _ClassVar[int]
     FILE_OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_DATA_OPTIONS_FIELD_NUMBER: _ClassVar[int]
     name: str
     project: str
     description: str
@@ -307,7 +356,8 @@ class DataSource(_message.Message):
     data_source_class_type: str
     batch_source: DataSource
     file_options: DataSource.FileOptions
-    def __init__(self, name: _Optional[str] = ..., project: _Optional[str] = ..., description: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., owner: _Optional[str] = ..., type: _Optional[_Union[DataSource.SourceType, str]] = ..., field_mapping: _Optional[_Mapping[str, str]] = ..., timestamp_field: _Optional[str] = ..., date_partition_column: _Optional[str] = ..., created_timestamp_column: _Optional[str] = ..., data_source_class_type: _Optional[str] = ..., batch_source: _Optional[_Union[DataSource, _Mapping]] = ..., file_options: _Optional[_Union[DataSource.FileOptions, _Mapping]] = ...) -> None: ...
+    request_data_options: DataSource.RequestDataOptions
+    def __init__(self, name: _Optional[str] = ..., project: _Optional[str] = ..., description: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., owner: _Optional[str] = ..., type: _Optional[_Union[DataSource.SourceType, str]] = ..., field_mapping: _Optional[_Mapping[str, str]] = ..., timestamp_field: _Optional[str] = ..., date_partition_column: _Optional[str] = ..., created_timestamp_column: _Optional[str] = ..., data_source_class_type: _Optional[str] = ..., batch_source: _Optional[_Union[DataSource, _Mapping]] = ..., file_options: _Optional[_Union[DataSource.FileOptions, _Mapping]] = ..., request_data_options: _Optional[_Union[DataSource.RequestDataOptions, _Mapping]] = ...) -> None: ...
 
 class FeatureViewProjection(_message.Message):
     __slots__ = ("feature_view_name", "feature_columns", "feature_view_name_alias", "join_key_map")

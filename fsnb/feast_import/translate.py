@@ -21,7 +21,7 @@ _STRUCT_NAMES = {"STRING": "fsnb.String", "INT32": "fsnb.Int32", "INT64": "fsnb.
                  "FLOAT32": "fsnb.Float32", "BOOL": "fsnb.Bool", "BYTES": "fsnb.Bytes",
                  "UNIX_TIMESTAMP": "fsnb.UnixTimestamp"}
 _MAP, _JSON, _STRUCT = 20, 32, 34
-_PUSH, _FILE = 9, 1
+_PUSH, _FILE, _REQUEST = 9, 1, 7
 
 
 @dataclass
@@ -59,6 +59,8 @@ class _Writer:
         self.key_types: dict[str, int] = {}  # join key → Feast value type, from the views' entity columns
         self.view_features: dict[str, list[str]] = {}  # view → imported feature names
         self.uses_timedelta = False
+        self.uses_pandas = False
+        self.uses_functions = False
 
     def definitions(self, registry: Any) -> str:
         views = sorted(registry.feature_views, key=lambda v: v.spec.name)
@@ -79,11 +81,13 @@ class _Writer:
         self._section("feature views")
         for fv in views:
             self._view(fv.spec)
+        if registry.on_demand_feature_views:
+            self._section("on-demand feature views")
+        for odfv in sorted(registry.on_demand_feature_views, key=lambda v: v.spec.name):
+            self._on_demand(odfv.spec)
         for kind, items, why in (
             ("stream feature view", registry.stream_feature_views, "fsnb has no stream transformations (define a "
              "FeatureView over a PushSource and push the results)"),
-            ("on-demand feature view", registry.on_demand_feature_views, "fsnb has no on-demand transformations "
-             "yet (compute these features in the model's code)"),
             ("label view", registry.label_views, "fsnb has no label views (keep the labels in a Parquet file and "
              "add them to the entity frame)"),
         ):
@@ -93,11 +97,15 @@ class _Writer:
         for fs in sorted(registry.feature_services, key=lambda s: s.spec.name):
             self._service(fs.spec)
         head = ['"""Feature definitions imported from a Feast registry by `fsnb import-feast`."""', ""]
+        head += ["from __future__ import annotations", ""] if self.uses_functions else []
         head += ["from datetime import timedelta", ""] if self.uses_timedelta else []
+        head += ["import pandas as pd", ""] if self.uses_pandas else []
         head += ["import fsnb"]
         return "\n".join(head + self.lines).rstrip() + "\n"
 
     def _section(self, title: str) -> None:
+        if self.lines[-2:] == ["", ""]:
+            self.lines.pop()
         self.lines += ["", f"# {'-' * (100 - len(title))} {title}", ""]
 
     def _name(self, kind: str, name: str) -> str:
@@ -147,6 +155,14 @@ class _Writer:
                 self.report.append(f"source {s.name!r}: field_mapping {dict(s.field_mapping)} not imported; "
                                    "rename the columns in the file or in a DuckDBSource query")
             self._emit(self._name("source", s.name), "fsnb.ParquetSource", args + common)
+        elif s.type == _REQUEST or s.WhichOneof("options") == "request_data_options":
+            fields: list[Node] = []
+            for f in s.request_data_options.schema:
+                dtype = self._dtype(s.name, f, None)
+                if dtype is not None:
+                    fields.append(Call("fsnb.Field", (literal(f.name), Code(dtype))))
+            self._emit(self._name("source", s.name), "fsnb.RequestSource",
+                       [literal(s.name), Kw("schema", literal(fields)), *common])
         elif s.type == _PUSH:
             batch = self.vars.get(("source", s.batch_source.name))
             if batch is None:
@@ -187,6 +203,62 @@ class _Writer:
             args.append(Kw("online", Code("False")))
         self._emit(self._name("view", spec.name), "fsnb.FeatureView", args + self._common(spec))
 
+    def _on_demand(self, spec: Any) -> None:
+        """An on-demand view, as the decorated function Feast kept as text (its dill body is never read)."""
+        udf = spec.feature_transformation.user_defined_function
+        if not udf.body_text:
+            udf = spec.user_defined_function
+        text = _function_text(udf.body_text)
+        if text is None:
+            self.report.append(f"on-demand feature view {spec.name!r}: not imported; its function's source text is "
+                               "not in the registry (only a substrait plan or a dill body)")
+            return
+        fname, body = text
+        sources: list[Node] = []
+        for key in sorted(spec.sources):
+            src = spec.sources[key]
+            kind = src.WhichOneof("source")
+            if kind == "request_data_source":
+                var = self.vars.get(("source", src.request_data_source.name))
+            else:
+                proj = src.feature_view_projection if kind == "feature_view_projection" else None
+                name = proj.feature_view_name if proj is not None else src.feature_view.spec.name
+                var = self.vars.get(("view", name))
+                names = [c.name for c in proj.feature_columns] if proj is not None else []
+                if var is not None and names and names != self.view_features.get(name, []):
+                    var = f"{var}[{literal(names).flat()}]"
+            if var is None:
+                self.report.append(f"on-demand feature view {spec.name!r}: its source {key!r} was not imported; "
+                                   "skipped")
+                return
+            sources.append(Code(var))
+        fields: list[Node] = []
+        for f in spec.features:
+            dtype = self._dtype(spec.name, f, None)
+            if dtype is not None:
+                fields.append(Call("fsnb.Field", (literal(f.name), Code(dtype))))
+        mode = udf.mode or spec.mode or "pandas"
+        if mode not in ("python", "pandas"):
+            self.report.append(f"on-demand feature view {spec.name!r}: not imported; fsnb runs python and pandas "
+                               f"modes, not {mode!r}")
+            return
+        self.uses_pandas = self.uses_pandas or mode == "pandas"
+        self.uses_functions = True
+        args: list[Node] = [Kw("sources", literal(sources)), Kw("schema", literal(fields)),
+                            Kw("mode", literal(mode))]
+        if fname != spec.name:
+            args.append(Kw("name", literal(spec.name)))
+        if spec.write_to_online_store:
+            args.append(Kw("write_to_online_store", Code("True")))
+        args += self._common(spec)
+        self.vars[("view", spec.name)] = fname
+        self.view_features[spec.name] = [f.name for f in spec.features]
+        while self.lines and not self.lines[-1]:
+            self.lines.pop()
+        self.lines += ["", "", *Call("@fsnb.on_demand_feature_view", tuple(args)).lines(0, "", ""), *body, ""]
+        self.report.append(f"on-demand feature view {spec.name!r}: imported; its function runs from its source "
+                           "text (math, np and pd are available to it: move other imports inside it)")
+
     def _dtype(self, view: str, f: Any, source: Any) -> str | None:
         t = f.value_type
         if t in _SCALARS:
@@ -222,7 +294,9 @@ class _Writer:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        uri = source.file_options.uri if source.WhichOneof("options") == "file_options" else ""
+        if source is None or source.WhichOneof("options") != "file_options":
+            return None
+        uri = source.file_options.uri
         path = Path(uri) if Path(uri).is_absolute() else self.repo / uri
         try:
             arrow_type = pq.read_schema(path).field(column).type
@@ -301,3 +375,20 @@ def _redis_url(conn: str) -> str:
     first, *opts = [p.strip() for p in conn.split(",")]
     db = next((o.split("=", 1)[1] for o in opts if o.startswith("db=")), "0")
     return f"redis://{first}/{db}"
+
+
+def _function_text(text: str) -> tuple[str, list[str]] | None:
+    """(name, lines) of the one function ``text`` defines, without its decorators."""
+    import ast
+    import textwrap
+
+    text = textwrap.dedent(text or "")
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return None
+    defs = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    if len(defs) != 1:
+        return None
+    node = defs[0]
+    return node.name, text.splitlines()[node.lineno - 1 : node.end_lineno]

@@ -12,7 +12,14 @@ gets a reason:
   set, as of ``as_of``, still had it;
 - ``dtype differs``: the two values are of different kinds (int vs float, text vs number, ...);
 - ``precomputed vector disagrees with regular path``: the service's precomputed vector and the per-view rows give
-  different values (a vector not rebuilt after a write).
+  different values (a vector not rebuilt after a write);
+- ``function is not deterministic``: an on-demand view's function gave two different outputs for the same input;
+- ``stored by another version of its function``: a ``write_to_online_store`` view's stored value differs from
+  what its current function computes from the rows online (the function changed after the rows were written:
+  materialize again).
+
+On-demand features are compared like stored ones; their request data is ``request_data`` (or generated from the
+declared request fields with ``seed``), the same for the training set and the online reads.
 """
 
 from __future__ import annotations
@@ -26,7 +33,15 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from fsnb.errors import ConfigError, ParityError
-from fsnb.notebook.sampling import Target, entity_pool, keys_from, resolve_target, rows_of, sample_keys
+from fsnb.notebook.sampling import (
+    Target,
+    entity_pool,
+    keys_from,
+    request_data,
+    resolve_target,
+    rows_of,
+    sample_keys,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,9 +51,14 @@ if TYPE_CHECKING:
 __all__ = [
     "DTYPE_DIFFERS",
     "EXPIRED_BY_TTL",
+    "MATERIALIZATION_LAG",
     "MISSING_ONLINE",
+    "NOT_FOUND_SERVED",
+    "NOT_DETERMINISTIC",
+    "OLD_FUNCTION",
     "ONLINE_NEWER",
     "REASONS",
+    "SERVED_EXPIRED",
     "VALUE_DIFFERS",
     "VECTOR_DISAGREES",
     "ParityReport",
@@ -53,7 +73,14 @@ ONLINE_NEWER = "online newer than the offline window"
 EXPIRED_BY_TTL = "expired by TTL"
 DTYPE_DIFFERS = "dtype differs"
 VECTOR_DISAGREES = "precomputed vector disagrees with regular path"
-REASONS = (VALUE_DIFFERS, MISSING_ONLINE, ONLINE_NEWER, EXPIRED_BY_TTL, DTYPE_DIFFERS, VECTOR_DISAGREES)
+NOT_DETERMINISTIC = "function is not deterministic"
+OLD_FUNCTION = "stored by another version of its function"
+#: reasons only served logs reveal (``parity_check(..., served=...)``)
+MATERIALIZATION_LAG = "served older than offline had (materialization lag)"
+NOT_FOUND_SERVED = "served NOT_FOUND while history had a row"
+SERVED_EXPIRED = "served while expired"
+REASONS = (VALUE_DIFFERS, MISSING_ONLINE, ONLINE_NEWER, EXPIRED_BY_TTL, DTYPE_DIFFERS, VECTOR_DISAGREES,
+           NOT_DETERMINISTIC, OLD_FUNCTION, MATERIALIZATION_LAG, NOT_FOUND_SERVED, SERVED_EXPIRED)
 
 PARITY_MODES = ("direct", "precomputed", "remote")
 #: Rows per online read while collecting values.
@@ -223,10 +250,11 @@ class ParityReport:
         return pd.DataFrame(rows, columns=["feature", "view", "mode", "rows", "matches", "match_rate", "reasons"])
 
     def to_df(self) -> pd.DataFrame:
-        """Every mismatch: entity, feature, mode, offline_value, online_value, reason, online status and time."""
+        """Every mismatch: entity, feature, mode, offline_value, online_value, reason, online status and time
+        (from served logs also ``request_id`` and ``lag``: how old the served row was at request time)."""
         import pandas as pd
 
-        return pd.DataFrame(self.mismatches, columns=MISMATCH_COLUMNS)
+        return pd.DataFrame(self.mismatches, columns=self.meta.get("columns", MISMATCH_COLUMNS))
 
     def assert_ok(self, min_match_rate: float = 1.0) -> None:
         """Raise :class:`~fsnb.errors.ParityError` unless the overall match rate is at least ``min_match_rate``."""
@@ -324,17 +352,28 @@ def parity_check(
     tolerance: float = 1e-9,
     seed: int = 0,
     server_url: str | None = None,
+    request_data: Any = None,
+    served: Any = None,
 ) -> ParityReport:
     """Compare training-set values (as of ``as_of``) with online values (now), per feature and per entity.
+
+    With ``served`` (a ``(since, until)`` window of the served-feature log, or a DataFrame of it) the values
+    compared are what was served, each against the training row as of its request time; ``entities``, ``as_of``,
+    ``modes`` do not apply. Logs add three reasons: ``served older than offline had (materialization lag)`` (with
+    the served row's age in ``lag``), ``served NOT_FOUND while history had a row``, ``served while expired``.
 
     ``entities`` is a sample size (drawn with ``seed`` from the entities materialized) or the entities themselves
     (a DataFrame of join keys, or a list of keys). ``as_of`` (a datetime, an ISO-8601 string or ``"now"``)
     defaults to each view's materialization watermark.
     ``modes``: ``direct`` (per-view rows), ``precomputed`` (the service's vectors, also checked against the
     regular path), ``remote`` (through the feature server at ``server_url``).
+    ``request_data`` (a DataFrame or a dict of lists, cycled over the entities) feeds on-demand views; without it
+    values of each declared request field are generated with ``seed``.
 
     >>> store.parity_check("realtime_scoring", entities=200, modes=["direct", "precomputed"]).assert_ok()
     """
+    if served is not None:
+        return _served_parity(store, features, served, tolerance)
     bad = [m for m in modes if m not in PARITY_MODES]
     if bad:
         raise ConfigError(f"unknown parity mode(s) {bad}; choose from {list(PARITY_MODES)}")
@@ -342,16 +381,19 @@ def parity_check(
     if "precomputed" in modes and (target.service is None or not target.service.precompute_online):
         raise ConfigError("mode 'precomputed' needs a FeatureService with precompute_online=True")
     keys = _entity_keys(store, target, entities, seed)
+    request = _request_data(target, request_data, len(keys), seed)
     cutoffs = _cutoffs(store, target, as_of)
-    offline = _offline_values(store, target, keys, cutoffs)
+    offline = _offline_values(store, target, keys, cutoffs, request)
     online: dict[str, dict[str, tuple[list[Any], list[str], list[Any]]]] = {
-        m: _online_values(store, target, keys, m, server_url) for m in dict.fromkeys(("direct", *modes))
+        m: _online_values(store, target, keys, m, server_url, request) for m in dict.fromkeys(("direct", *modes))
     }
     entity_ids = [k[0] if len(k) == 1 else k for k in keys]
     feats: list[FeatureParity] = []
     mismatches: list[dict[str, Any]] = []
-    for view in target.views:
+    judged = {o.name: _judge_on_demand(store, o, keys, target, request, seed) for o in target.on_demand}
+    for view in target.named_views:
         cut = cutoffs[view.name]
+        judge = judged.get(view.name)
         for fname in target.features_of(view.name):
             col = f"{view.name}__{fname}"
             off_vals = offline[col]
@@ -372,6 +414,8 @@ def parity_check(
                     else:
                         why = classify(off_vals[i], vals[i], status=stats[i], online_ts=tss[i], as_of=cut,
                                        tolerance=tolerance)
+                        if why is not None and judge is not None:
+                            why = judge(fname, i, off_vals[i], tolerance) or why
                     if why is None:
                         continue
                     reasons[why] = reasons.get(why, 0) + 1
@@ -406,26 +450,29 @@ def _cutoffs(store: Store, target: Target, as_of: datetime | str | None) -> dict
     now = datetime.now(UTC)
     if as_of is not None:
         t = to_utc(as_of, what="as_of")
-        return {v.name: t for v in target.views}
+        return {v.name: t for v in (*target.named_views, *target.read_views)}
     out = {}
-    for v in target.views:
+    for v in {w.name: w for w in (*target.views, *target.read_views)}.values():
         wm = store.registry.watermark(v.name)
         out[v.name] = to_utc(wm) if wm is not None else now
+    for o in target.on_demand:  # as of the newest of its sources: the online rows it reads are that recent
+        out[o.name] = max((out[p.name] for p in o.sources), default=now)
     return out
 
 
 def _offline_values(
-    store: Store, target: Target, keys: list[tuple[Any, ...]], cutoffs: dict[str, datetime]
+    store: Store, target: Target, keys: list[tuple[Any, ...]], cutoffs: dict[str, datetime],
+    request: dict[str, list[Any]],
 ) -> dict[str, list[Any]]:
     """``view__feature`` → training-set values, one per key, as of the view's cutoff (views grouped by cutoff)."""
     import pandas as pd
 
     groups: dict[datetime, list[str]] = {}
-    for v in target.views:
+    for v in target.named_views:
         groups.setdefault(cutoffs[v.name], []).extend(f"{v.name}:{f}" for f in target.features_of(v.name))
     out: dict[str, list[Any]] = {}
     for cut, refs in groups.items():
-        frame = pd.DataFrame(rows_of(keys, target.join_keys))
+        frame = pd.DataFrame(rows_of(keys, target.join_keys, request))
         frame["event_timestamp"] = pd.Timestamp(cut)
         table = store.get_historical_features(frame, refs, full_feature_names=True).to_arrow()
         for ref in refs:
@@ -435,7 +482,8 @@ def _offline_values(
 
 
 def _online_values(
-    store: Store, target: Target, keys: list[tuple[Any, ...]], mode: str, server_url: str | None
+    store: Store, target: Target, keys: list[tuple[Any, ...]], mode: str, server_url: str | None,
+    request: dict[str, list[Any]],
 ) -> dict[str, tuple[list[Any], list[str], list[Any]]]:
     """``view__feature`` → (values, statuses, event times), read in chunks through ``mode``."""
     serving = store.serving
@@ -454,7 +502,8 @@ def _online_values(
     out: dict[str, tuple[list[Any], list[str], list[Any]]] = {}
     try:
         for start in range(0, len(keys), CHUNK):
-            rows = rows_of(keys[start:start + CHUNK], target.join_keys)
+            chunk = {name: values[start:start + CHUNK] for name, values in request.items()}
+            rows = rows_of(keys[start:start + CHUNK], target.join_keys, chunk)
             resp = serving.read(features, rows, full_feature_names=True,
                                 precomputed=(mode == "precomputed") if mode != "remote" else None)
             for name, values, statuses, tss in resp.iter_columns():
@@ -466,3 +515,159 @@ def _online_values(
         if own is not None:
             own.close()
     return out
+
+
+def _request_data(target: Target, given: Any, n: int, seed: int) -> dict[str, list[Any]]:
+    """One value per entity of each request field on-demand views take: ``given`` (cycled) or generated."""
+    if not target.request_fields:
+        return {}
+    if given is None:
+        return request_data(target.request_fields, n, random.Random(f"{seed}:request"))
+    given = given if isinstance(given, dict) else given.to_dict("list")
+    columns = {str(k): list(v) for k, v in given.items()}
+    missing = [f.name for f in target.request_fields if f.name not in columns]
+    if missing:
+        raise ConfigError(f"request_data lacks field(s) {missing} that the on-demand views of {target.label} take")
+    return {f.name: [columns[f.name][i % len(columns[f.name])] for i in range(n)] for f in target.request_fields}
+
+
+def _judge_on_demand(
+    store: Store, view: Any, keys: list[tuple[Any, ...]], target: Target, request: dict[str, list[Any]], seed: int
+) -> Any:
+    """A function naming the reason only an on-demand view has for a mismatch (None for the usual reasons):
+    a function that is not deterministic, or (for a ``write_to_online_store`` view) values stored by an older
+    version of the function."""
+    from fsnb.transforms import run, sample_inputs
+
+    inputs = sample_inputs(view, n=5)
+    try:
+        deterministic = run(view, inputs, 5) == run(view, inputs, 5)
+    except Exception:  # a function failing on generated input: its own errors show when it is read
+        deterministic = True
+    if not deterministic:
+        return lambda feature, i, offline, tolerance: NOT_DETERMINISTIC
+    if not view.write_to_online_store:
+        return None
+    refs = [f"{p.name}:{f.name}" for p in view.sources for f in p.features]
+    rows = rows_of(keys, target.join_keys)
+    online = store.serving.read(refs, rows).to_dict()
+    fresh = dict(zip(view.feature_names, run(view, {f.name: online[f.name] for f in view.input_fields}, len(keys))))
+
+    def judge(feature: str, i: int, offline: Any, tolerance: float) -> str | None:
+        return OLD_FUNCTION if values_equal(fresh[feature][i], offline, tolerance) else None
+
+    return judge
+
+
+# ------------------------------------------------------------------------------------------ from served logs
+
+SERVED_COLUMNS = [*MISMATCH_COLUMNS, "request_id", "lag"]
+
+
+def _served_parity(store: Store, features: Any, served: Any, tolerance: float) -> ParityReport:
+    """What was served (the log) against the training row as of each request time, per feature and row."""
+    import pandas as pd
+
+    from fsnb.served_log import STATUS_SUFFIX, TS_SUFFIX
+
+    target = resolve_target(store, features)
+    if isinstance(served, pd.DataFrame):
+        log = served
+    elif isinstance(served, (tuple, list)) and len(served) == 2:
+        log = store.served_log(target.features, served[0], served[1])
+    else:
+        raise ConfigError("served must be a (since, until) window of the served-feature log or a DataFrame of it "
+                          "(store.served_log(...))")
+    keys = list(target.join_keys)
+    meta: dict[str, Any] = {
+        "features": target.label, "entities": len(log), "modes": sorted(set(log["mode"])) if "mode" in log else [],
+        "tolerance": tolerance, "served": True, "columns": SERVED_COLUMNS, "not_compared": [],
+        "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    if log.empty:
+        return ParityReport([], [], meta)
+    missing = [k for k in (*keys, "request_time") if k not in log.columns]
+    if missing:
+        raise ConfigError(f"the served log lacks column(s) {missing}: pass store.served_log({target.label!r}) or "
+                          "a window (since, until)")
+    log = log.reset_index(drop=True)
+    times = pd.to_datetime(log["request_time"], utc=True)
+    meta["as_of"] = {"request times": f"{times.min():%Y-%m-%d %H:%M:%S} … {times.max():%Y-%m-%d %H:%M:%S}"}
+    compared: list[tuple[Any, str]] = []
+    for view in target.views:  # on-demand views need request data the log does not keep
+        for fname in target.features_of(view.name):
+            col = f"{view.name}__{fname}"
+            if col in log.columns and col + STATUS_SUFFIX in log.columns:
+                compared.append((view, fname))
+            else:
+                meta["not_compared"].append(f"{view.name}:{fname}")
+    meta["not_compared"] += [f"{o.name}:{f}" for o in target.on_demand for f in target.features_of(o.name)]
+    if not compared:
+        return ParityReport([], [], meta)
+    offline = _as_of(store, log, keys, times, [f"{v.name}:{f}" for v, f in compared])
+    entity_ids = [tuple(r) if len(keys) > 1 else r[0] for r in log[keys].itertuples(index=False, name=None)]
+    request_ids = log["request_id"].tolist() if "request_id" in log else [None] * len(log)
+    modes = log["mode"].tolist() if "mode" in log else ["served"] * len(log)
+    as_of = [_norm(t) for t in times]
+    feats: list[FeatureParity] = []
+    mismatches: list[dict[str, Any]] = []
+    for view, fname in compared:
+        col = f"{view.name}__{fname}"
+        statuses = log[col + STATUS_SUFFIX].tolist()
+        values = [v if s == "PRESENT" else None for v, s in zip(log[col].tolist(), statuses)]
+        ts_col = view.name + TS_SUFFIX  # one event time per view and row
+        stamps = [_norm(t) for t in log[ts_col].tolist()] if ts_col in log else [None] * len(log)
+        off = offline[col]
+        ttl = getattr(view, "ttl", None)
+        found: dict[int, str] = {}
+        lag_rows: list[int] = []
+        for i in range(len(log)):
+            why = _served_reason(off[i], values[i], statuses[i], stamps[i], as_of[i], ttl, tolerance)
+            if why == VALUE_DIFFERS and stamps[i] is not None:
+                lag_rows.append(i)  # an older row than offline had? decided below, as of the served row's time
+            elif why is not None:
+                found[i] = why
+        if lag_rows:
+            then = _as_of(store, log.iloc[lag_rows], keys, [stamps[i] for i in lag_rows], [f"{view.name}:{fname}"])
+            for j, i in enumerate(lag_rows):
+                older = values_equal(then[col][j], values[i], tolerance)
+                found[i] = MATERIALIZATION_LAG if older else VALUE_DIFFERS
+        reasons: dict[str, int] = {}
+        for i, why in sorted(found.items()):
+            reasons[why] = reasons.get(why, 0) + 1
+            mismatches.append({
+                "entity": entity_ids[i], "feature": col, "mode": modes[i], "offline_value": off[i],
+                "online_value": values[i], "reason": why, "online_status": statuses[i],
+                "online_event_timestamp": stamps[i], "as_of": as_of[i], "request_id": request_ids[i],
+                "lag": (as_of[i] - stamps[i]) if why == MATERIALIZATION_LAG else None,
+            })
+        feats.append(FeatureParity(fname, view.name, "served", len(log), len(log) - len(found), reasons))
+    return ParityReport(feats, mismatches, meta)
+
+
+def _served_reason(offline: Any, served: Any, status: str, served_ts: datetime | None, request_time: datetime,
+                   ttl: Any, tolerance: float) -> str | None:
+    """Why a served value differs from the training row as of its request time (None: it does not)."""
+    if values_equal(offline, served, tolerance):
+        return None
+    if status == "NOT_FOUND" and offline is not None:
+        return NOT_FOUND_SERVED
+    if status == "OUTSIDE_MAX_AGE" and offline is not None:
+        return EXPIRED_BY_TTL
+    if served_ts is not None and served_ts > request_time:
+        return ONLINE_NEWER
+    if ttl and served is not None and served_ts is not None and served_ts < request_time - ttl:
+        return SERVED_EXPIRED
+    if offline is not None and served is not None and _kind(_norm(offline)) != _kind(_norm(served)):
+        return DTYPE_DIFFERS
+    return VALUE_DIFFERS
+
+
+def _as_of(store: Store, log: Any, keys: list[str], times: Any, refs: list[str]) -> dict[str, list[Any]]:
+    """``view__feature`` → the training-set value of each log row's keys as of ``times`` (one per row)."""
+    import pandas as pd
+
+    frame = pd.DataFrame({k: log[k].tolist() for k in keys})
+    frame["event_timestamp"] = pd.to_datetime(list(times), utc=True)
+    table = store.get_historical_features(frame, refs, full_feature_names=True).to_arrow()
+    return {ref.replace(":", "__", 1): table.column(ref.replace(":", "__", 1)).to_pylist() for ref in refs}

@@ -3,8 +3,10 @@
 Per case: ``warmup`` untimed calls, then ``iterations`` calls timed with ``time.perf_counter_ns`` from the call in
 to the output out (a DataFrame with ``output="df"``, a dict with ``output="dict"``), on entity keys drawn at random
 (fixed ``seed``) from what was materialized. In-process modes also record the read path's stages (``plan``,
-``encode_keys``, ``round_trip``, ``decode``, ``assemble``; the remote SDK: request encoding, the HTTP exchange and
-reply decoding) plus ``frame`` (building the output, timed here).
+``encode_keys``, ``round_trip``, ``decode``, ``assemble``) plus ``frame`` (building the output, timed here). REST and
+the remote SDK split each call into ``client`` (request encoding, reply decoding, output), ``network`` (the HTTP
+exchange outside the server's handler), ``server`` and ``server_online`` (the server's own time and its online-store
+round trip, from the ``Server-Timing`` header the feature server sends).
 Cases run batch size by batch size with every mode in turn, on the same seeded entity batches, so modes are
 compared side by side under the same machine conditions (this machine is shared and noisy).
 Then a throughput phase per mode: ``concurrency`` workers (threads; asyncio tasks for ``async``) calling for
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import os
 import platform
 import random
@@ -30,8 +33,19 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from fsnb.errors import ConfigError
+from fsnb.http import server_timing, split_round_trip
 from fsnb.notebook.report import CaseResult, LatencyReport, Throughput
-from fsnb.notebook.sampling import Target, entity_pool, keys_from, resolve_target, rows_of, sample_keys
+from fsnb.notebook.sampling import (
+    Target,
+    entity_pool,
+    keys_from,
+    request_data,
+    resolve_target,
+    rows_of,
+    sample_keys,
+)
+
+_JSON_HEADERS = {"Content-Type": "application/json"}
 
 if TYPE_CHECKING:
     from fsnb.store import Store
@@ -126,13 +140,15 @@ def profile(
         # batch size by batch size, every mode in turn: modes are compared under the same machine conditions
         for b in sizes:
             rng = random.Random(f"{seed}:{b}")
-            batches = [rows_of(sample_keys(pool, b, rng), target.join_keys) for _ in range(warmup + iterations)]
+            batches = [rows_of(sample_keys(pool, b, rng), target.join_keys,
+                               request_data(target.request_fields, b, rng)) for _ in range(warmup + iterations)]
             for mode, runner in runners.items():
                 report.cases.append(runner.case(b, batches[:warmup], batches[warmup:]))
                 tick(f"{mode} x {b}")
         if duration_s > 0:
             rng = random.Random(f"{seed}:tp")
-            batches = [rows_of(sample_keys(pool, tp_batch, rng), target.join_keys) for _ in range(256)]
+            batches = [rows_of(sample_keys(pool, tp_batch, rng), target.join_keys,
+                               request_data(target.request_fields, tp_batch, rng)) for _ in range(256)]
             for mode, runner in runners.items():
                 if not any(c.mode == mode and c.status == "ok" for c in report.cases):
                     tick(f"{mode} throughput skipped")
@@ -372,6 +388,7 @@ class _Rest(_Runner):
     """Plain JSON POSTs to ``/get-online-features`` (what any HTTP client does); output built from the JSON."""
 
     mode = "rest"
+    staged = True  # client / network / server / server_online, from the server's Server-Timing header
 
     def __init__(self, *a: Any) -> None:
         super().__init__(*a)
@@ -394,18 +411,28 @@ class _Rest(_Runner):
         return s
 
     def call(self, rows: Rows, stages: dict[str, int] | None) -> Any:
-        r = self._session().post(f"{self.url}/get-online-features", json={**self._body, "entities": rows},
-                                 timeout=30)
+        clock = time.perf_counter_ns
+        t0 = clock()
+        body = json.dumps({**self._body, "entities": rows})
+        t1 = clock()
+        r = self._session().post(f"{self.url}/get-online-features", data=body, headers=_JSON_HEADERS, timeout=30)
+        t2 = clock()
         if r.status_code != 200:
             raise RuntimeError(f"HTTP {r.status_code}: {r.text[:200]}")
         doc = r.json()
         names = doc["metadata"]["feature_names"]
         cols = {n: res["values"] for n, res in zip(names, doc["results"])}
         if self.output == "dict":
-            return cols
-        import pandas as pd
+            out: Any = cols
+        else:
+            import pandas as pd
 
-        return pd.DataFrame(cols)
+            out = pd.DataFrame(cols)
+        if stages is not None:
+            split = split_round_trip(t2 - t1, server_timing(r.headers.get("server-timing")))
+            stages["client"] = (t1 - t0) + (clock() - t2)  # request JSON, reply parsing and the output
+            stages.update(split if split is not None else {"round_trip": t2 - t1})
+        return out
 
 
 class _Remote(_Direct):
@@ -414,6 +441,17 @@ class _Remote(_Direct):
     mode = "remote"
     staged = True
     precomputed = None
+
+    def call(self, rows: Rows, stages: dict[str, int] | None) -> Any:
+        out = super().call(rows, stages)
+        if stages is not None:  # the SDK's request encoding and reply decoding are the client's stage
+            stages["client"] = stages.pop("encode_keys", 0) + stages.pop("decode", 0)
+            split = getattr(self._serving, "server_stages", None)
+            parts = split(stages["round_trip"]) if split is not None and "round_trip" in stages else None
+            if parts is not None:  # the HTTP exchange: network, the server, its online-store round trip
+                del stages["round_trip"]
+                stages.update(parts)
+        return out
 
     def __init__(self, *a: Any) -> None:
         super().__init__(*a)

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 __all__ = ["STAGES", "CaseResult", "LatencyReport", "Throughput"]
 
 #: Stages of an in-process read, in order: the five the read path reports, then building the output (timed here).
-STAGES = ("plan", "encode_keys", "round_trip", "decode", "assemble", "frame")
+STAGES = ("plan", "encode_keys", "round_trip", "decode", "assemble", "transform", "frame", "client", "network",
+          "server", "server_online")
 #: Columns of :meth:`LatencyReport.to_df` (latencies in milliseconds, rps in requests per second).
 COLUMNS = ("mode", "batch", "status", "p50", "p95", "p99", "mean", "max", "rps", "errors", "n", "gc_ms", "gc_full",
            "reason")

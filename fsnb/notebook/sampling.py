@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from fsnb.definitions import FeatureService, FeatureView
+from fsnb.definitions import FeatureService, FeatureView, Field
 from fsnb.errors import RequestError
+from fsnb.on_demand import OnDemandFeatureView
 from fsnb.requests import FeatureRequest
 
 if TYPE_CHECKING:
     from fsnb.store import Store
 
-__all__ = ["Target", "entity_pool", "resolve_target", "sample_keys"]
+__all__ = ["Target", "entity_pool", "request_data", "resolve_target", "sample_keys"]
 
 #: At most this many distinct keys are read from a source to sample from.
 POOL_LIMIT = 1_000_000
@@ -28,17 +29,27 @@ POOL_LIMIT = 1_000_000
 
 @dataclass(frozen=True)
 class Target:
-    """The features of a request: the argument as given, the service (if any), ``view:feature`` refs, views."""
+    """The features of a request: the argument as given, the service (if any), ``view:feature`` refs, the stored
+    views it names, its on-demand views, the stored views read in all (on-demand views' sources too) and the request
+    data its on-demand views take."""
 
     features: Any
     service: FeatureService | None
     refs: tuple[str, ...]
     views: tuple[FeatureView, ...]
+    on_demand: tuple[OnDemandFeatureView, ...] = ()
+    read_views: tuple[FeatureView, ...] = ()
+    request_fields: tuple[Field, ...] = ()
+
+    @property
+    def named_views(self) -> tuple[FeatureView | OnDemandFeatureView, ...]:
+        """The views the request names, stored then on-demand."""
+        return (*self.views, *self.on_demand)
 
     @property
     def join_keys(self) -> tuple[str, ...]:
         keys: dict[str, None] = {}
-        for v in self.views:
+        for v in self.read_views or self.views:
             keys.update(dict.fromkeys(v.join_keys))
         return tuple(keys)
 
@@ -56,14 +67,23 @@ def resolve_target(store: Store, features: Any) -> Target:
     """Resolve ``features`` (any form :mod:`fsnb.requests` takes) against the store's registry."""
     request = FeatureRequest.resolve(store.snapshot(), features)
     views = tuple(r.view for r in request.views)
+    extra = (tuple(t.view for t in request.transforms), tuple(r.view for r in request.base.views),
+             request.request_fields)
     if request.service is not None:
-        return Target(request.service, request.service, request.refs, views)
-    return Target(list(request.refs), None, request.refs, views)
+        return Target(request.service, request.service, request.refs, views, *extra)
+    return Target(list(request.refs), None, request.refs, views, *extra)
+
+
+def request_data(fields: Sequence[Field], n: int, rng: random.Random) -> dict[str, list[Any]]:
+    """Generated request data for on-demand views: ``n`` values per field, of its dtype, drawn with ``rng``."""
+    from fsnb.transforms import sample_value
+
+    return {f.name: [sample_value(f.dtype, rng) for _ in range(n)] for f in fields}
 
 
 def _key_view(target: Target) -> FeatureView:
     keys = set(target.join_keys)
-    for v in target.views:
+    for v in target.read_views or target.views:
         if set(v.join_keys) == keys:
             return v
     raise RequestError(
@@ -127,9 +147,15 @@ def sample_keys(pool: Sequence[tuple[Any, ...]], n: int, rng: random.Random) -> 
     return rng.sample(pool, n) if len(pool) >= n else rng.choices(pool, k=n)  # no copy: called per timed call
 
 
-def rows_of(keys: Sequence[tuple[Any, ...]], join_keys: Sequence[str]) -> dict[str, list[Any]]:
-    """Entity rows as a dict of lists (the cheapest form a request takes)."""
-    return {k: [t[i] for t in keys] for i, k in enumerate(join_keys)}
+def rows_of(
+    keys: Sequence[tuple[Any, ...]], join_keys: Sequence[str], request: dict[str, list[Any]] | None = None
+) -> dict[str, list[Any]]:
+    """Entity rows as a dict of lists (the cheapest form a request takes), with ``request`` data next to the keys
+    (its lists cycled to the number of rows)."""
+    rows = {k: [t[i] for t in keys] for i, k in enumerate(join_keys)}
+    for name, values in (request or {}).items():
+        rows[name] = [values[i % len(values)] for i in range(len(keys))]
+    return rows
 
 
 def _py(x: Any) -> Any:

@@ -149,7 +149,13 @@ def append_file(config: Config, source: ParquetSource, table: pa.Table) -> str:
 @contextlib.contextmanager
 def _locked(path: str) -> Iterator[None]:
     """Hold an exclusive lock on ``path``'s hidden lock file (``.<name>.lock`` beside it)."""
-    import fcntl
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock
+        raise OfflineStoreError(
+            f"appending to the single file {path} needs POSIX file locks, which this platform lacks: point the "
+            "source at a folder (data/name/*.parquet); each push then adds a new file"
+        ) from None
 
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)

@@ -2,7 +2,9 @@
 
 An engine computes the feature columns (:meth:`~fsnb.offline.base.OfflineEngine.point_in_time`); this module
 checks what the user gave before any query and assembles the result: the entity frame's own columns in their
-order, then the features in ``request.output_names`` order, in their declared types.
+order, then the features in ``request.output_names`` order, in their declared types. On-demand views run here,
+after the engine's point-in-time join of their inputs (:func:`training_set`), through :func:`fsnb.transforms.run`
+as online reads run them.
 """
 
 from __future__ import annotations
@@ -13,16 +15,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from fsnb.errors import JoinKeyTypeError, MissingJoinKeyError, OfflineStoreError, RequestError
+from fsnb.errors import (
+    JoinKeyTypeError,
+    MissingJoinKeyError,
+    MissingRequestDataError,
+    OfflineStoreError,
+    RequestError,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
     from fsnb.definitions import Field
+    from fsnb.offline.base import OfflineEngine
     from fsnb.requests import FeatureRequest
 
-__all__ = ["DEFAULT_TIMESTAMP", "ROW_COLUMN", "EntityFrame", "TrainingJob"]
+__all__ = ["DEFAULT_TIMESTAMP", "ROW_COLUMN", "EntityFrame", "TrainingJob", "training_set"]
 
 DEFAULT_TIMESTAMP = "event_timestamp"
 #: position of each entity row in the caller's frame, added to :attr:`EntityFrame.keys`.
@@ -72,6 +81,9 @@ class TrainingJob:
     ``compute`` returns the feature columns (named by ``request.output_names``, one row per entity row in order).
     """
 
+    #: the request with on-demand views this job finishes (see :meth:`with_transforms`), or None
+    _final: FeatureRequest | None = None
+
     def __init__(
         self,
         entity: EntityFrame,
@@ -87,14 +99,19 @@ class TrainingJob:
         self.sql = ";\n\n".join(self.queries) + ";" if self.queries else ""
         self._features: pa.Table | None = None
 
+    def with_transforms(self, request: FeatureRequest) -> TrainingJob:
+        """This job (over ``request.base``) finishing with ``request``'s on-demand views, in its output order."""
+        job = TrainingJob(self._entity, self._request, self._compute, queries=self.queries)
+        job._final = request
+        return job
+
     @property
     def feature_names(self) -> list[str]:
         """Output names of the features, in request order (service order for a service)."""
-        return list(self._request.output_names)
+        return list((self._final or self._request).output_names)
 
     def _fields(self) -> list[tuple[str, Field]]:
-        r = self._request
-        return [(r.views[v].output_names[i], r.views[v].fields[i]) for v, i in r.columns]
+        return list((self._final or self._request).output_fields)
 
     def _run(self) -> pa.Table:
         if self._features is None:
@@ -103,7 +120,10 @@ class TrainingJob:
                 raise OfflineStoreError(
                     f"training set has {table.num_rows} rows for {self._entity.num_rows} entity rows"
                 )
-            self._features = _cast_features(table, self._fields())
+            table = _cast_features(table, list(self._request.output_fields))
+            if self._final is not None:
+                table = _transformed(self._final, table, self._entity)
+            self._features = table
         return self._features
 
     def to_arrow(self) -> pa.Table:
@@ -136,7 +156,8 @@ class TrainingJob:
         return pd.concat([entity, pd.DataFrame(cols, index=entity.index)], axis=1)
 
     def __repr__(self) -> str:
-        views = ", ".join(r.view.name for r in self._request.views)
+        request = self._final or self._request
+        views = ", ".join([*(r.view.name for r in request.views), *(t.view.name for t in request.transforms)])
         return f"TrainingJob({self._entity.num_rows} entity rows, {len(self.feature_names)} features from {views})"
 
     def _repr_html_(self) -> str:
@@ -153,6 +174,82 @@ class TrainingJob:
             f"<div><b>TrainingJob</b> — {self._entity.num_rows:,} entity rows x {len(self.feature_names)} "
             f"features<ul>{views}</ul>{head}{sql}</div>"
         )
+
+
+def training_set(engine: OfflineEngine, entity_df: Any, request: FeatureRequest) -> Any:
+    """``engine``'s training set for ``request``; on-demand views run on the point-in-time rows of their inputs,
+    with their request data taken from ``entity_df``'s columns."""
+    if not request.transforms:
+        return engine.training_set(entity_df, request)
+    columns = _columns_of(entity_df)
+    if columns is not None:
+        _check_request_data(columns, request)
+    job = engine.training_set(entity_df, request.base)
+    entity = getattr(job, "_entity", None)
+    if entity is None:
+        raise RequestError(
+            "on-demand views run on the entity rows in this process: pass entity_df as a pandas DataFrame or an "
+            "Arrow table, not a frame that stays in the cluster"
+        )
+    _check_request_data(list(entity.columns), request)
+    clash = sorted(set(request.output_names) & set(entity.columns))
+    if clash:
+        raise RequestError(
+            f"entity_df already has column(s) {clash} that a requested feature would produce: rename them, "
+            "or pass full_feature_names=True"
+        )
+    return job.with_transforms(request)
+
+
+def _columns_of(entity_df: Any) -> list[str] | None:
+    if _is_pandas(entity_df):
+        return [str(c) for c in entity_df.columns]
+    return list(entity_df.column_names) if hasattr(entity_df, "column_names") else None
+
+
+def _check_request_data(columns: list[str], request: FeatureRequest) -> None:
+    for t in request.transforms:
+        missing = [f.name for f in t.request_fields if f.name not in columns]
+        if missing:
+            raise MissingRequestDataError(
+                f"on-demand view {t.view.name!r} needs request data {missing}: add them as columns of entity_df "
+                f"(its columns are {columns})"
+            )
+
+
+def _transformed(request: FeatureRequest, base: pa.Table, entity: EntityFrame) -> pa.Table:
+    """The final feature columns: stored ones renamed from the base table, on-demand ones computed."""
+    import pyarrow as pa
+
+    from fsnb.transforms import request_column, run, series_values
+
+    n = base.num_rows
+    frame = entity.frame
+    request_data: dict[str, list[Any]] = {}
+    for f in request.request_fields:
+        users = ", ".join(repr(t.view.name) for t in request.transforms if f in t.request_fields)
+        values = frame.column(f.name).to_pylist() if isinstance(frame, pa.Table) else series_values(frame[f.name])
+        request_data[f.name] = request_column(users, f.name, f.dtype, values)
+    outputs: dict[tuple[int, int], Any] = {}
+    n_views = len(request.views)
+    for t_index, t in enumerate(request.transforms):
+        inputs = {f.name: base.column(col).to_pylist() for f, col in t.inputs}
+        inputs.update({f.name: request_data[f.name] for f in t.request_fields})
+        computed = run(t.view, inputs, n)
+        by_name = dict(zip(t.view.feature_names, computed))
+        for i, f in enumerate(t.fields):
+            outputs[(n_views + t_index, i)] = pa.array(by_name[f.name], type=f.dtype.to_arrow()) \
+                if f.dtype.name != "json" else pa.array(by_name[f.name])
+    columns = []
+    base_names = {(r.view.name, f.name): name for r, names in zip(request.base.views, (r.output_names for r in
+                  request.base.views)) for f, name in zip(r.fields, names)}
+    for v, i in request.columns:
+        if v < n_views:
+            r = request.views[v]
+            columns.append(base.column(base_names[(r.view.name, r.fields[i].name)]))
+        else:
+            columns.append(outputs[(v, i)])
+    return pa.table(columns, names=list(request.output_names))
 
 
 # ------------------------------------------------------------------------------------------------- helpers

@@ -206,9 +206,10 @@ class _Replies(asyncio.Protocol):
         #: the server closed the connection (EOF) or it was lost: a request sent now would wait for its timeout
         self.closed = False
 
-    def expect(self, n: int, timeout: float | None) -> asyncio.Future[list[Any]]:
-        """A future for the next ``n`` replies, failing with redis.TimeoutError after ``timeout`` seconds."""
-        waiter = self.waiter = self.loop.create_future()
+    def expect(self, n: int, timeout: float | None, waiter: Any = None) -> asyncio.Future[list[Any]]:
+        """A future for the next ``n`` replies, failing with redis.TimeoutError after ``timeout`` seconds (or
+        ``waiter``: any object with a future's ``done``, ``set_result`` and ``set_exception``, called at once)."""
+        waiter = self.waiter = waiter if waiter is not None else self.loop.create_future()
         self.expected = n
         self.replies = []
         if timeout:
@@ -319,6 +320,149 @@ class _AsyncLink:
         return _raise_errors(await replies)
 
 
+class _Batch:
+    """The reads of one coalesced batch, as the :class:`_Replies` waiter of its replies: the replies are handed to
+    the pipeline as soon as they are parsed (no loop hop before each read's own future is resolved)."""
+
+    __slots__ = ("finished", "link", "pipe", "reads")
+
+    def __init__(self, pipe: _Pipeline, link: _AsyncLink, reads: list[tuple[bytes, int, asyncio.Future[list[Any]]]]
+                 ) -> None:
+        self.pipe = pipe
+        self.link = link
+        self.reads = reads
+        self.finished = False
+
+    def done(self) -> bool:
+        return self.finished
+
+    def set_result(self, replies: list[Any]) -> None:
+        self.finished = True
+        self.pipe._deliver(self, replies, None)
+
+    def set_exception(self, error: BaseException) -> None:
+        self.finished = True
+        self.pipe._deliver(self, None, error)
+
+
+class _Pipeline:
+    """Coalesces the concurrent async reads of one event loop onto one connection.
+
+    At most one batch is in flight: reads submitted while it is (other requests of a busy server, or the members of
+    an ``asyncio.gather``) queue up and leave together, as one write, when its replies are in; each read then takes
+    its own slice of the replies. So under load the number of round trips (and system calls) per read drops with
+    the concurrency, and a lone read still leaves at once. A connection failure fails the reads of its batch (their
+    callers retry once, on a new connection); an error reply fails only its own read.
+    """
+
+    __slots__ = ("_broken", "_connecting", "busy", "link", "loop", "queue", "store")
+
+    def __init__(self, store: RedisOnlineStore, loop: asyncio.AbstractEventLoop) -> None:
+        self.store = store
+        self.loop = loop
+        self.link: _AsyncLink | None = None
+        self._connecting: asyncio.Future[_AsyncLink] | None = None
+        #: (payload, replies expected, the read's future), waiting for the next batch
+        self.queue: list[tuple[bytes, int, asyncio.Future[list[Any]]]] = []
+        self.busy = False
+        self._broken: set[asyncio.Task[Any]] = set()
+
+    @staticmethod
+    def _usable(link: _AsyncLink | None) -> bool:
+        return (link is not None and link.protocol is not None and not link.protocol.closed
+                and link.writer is link.conn._writer)
+
+    async def _connected(self) -> _AsyncLink:
+        """The pipeline's link, (re)connected when needed; concurrent callers share one connection attempt."""
+        link = self.link
+        if self._usable(link):
+            return link  # type: ignore[return-value]
+        if self._connecting is not None:
+            return await asyncio.shield(self._connecting)
+        done: asyncio.Future[_AsyncLink] = self.loop.create_future()
+        self._connecting = done
+        try:
+            if link is not None:
+                self.link = None
+                await link.conn.disconnect()
+            new = _AsyncLink(await self.store._async_pool().get_connection())
+            await new.attach()
+            if new.protocol is None:  # pragma: no cover - redis-py parses without hiredis
+                raise redis.ConnectionError("coalesced reads need redis-py's hiredis parser")
+            self.link = new
+            done.set_result(new)
+            return new
+        except BaseException as e:
+            done.set_exception(e)
+            done.exception()  # retrieved: waiters (if any) re-raise it
+            raise
+        finally:
+            self._connecting = None
+
+    async def call(self, payload: bytes, n: int) -> list[Any]:
+        """The ``n`` replies of ``payload``, sent with whatever other reads are queued."""
+        if not self._usable(self.link):
+            await self._connected()
+        future: asyncio.Future[list[Any]] = self.loop.create_future()
+        self.queue.append((payload, n, future))
+        if not self.busy:
+            self._flush()  # nothing in flight: leave now (later arrivals queue behind this round trip)
+        return _raise_errors(await future)
+
+    def _flush(self) -> None:
+        """Send everything queued as one batch (when no batch is in flight)."""
+        if self.busy or not self.queue:
+            return
+        batch, self.queue = self.queue, []
+        link = self.link
+        if not self._usable(link):
+            error = redis.ConnectionError("Connection closed by server.")
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        assert link is not None and link.protocol is not None
+        total = 0
+        for _, n, _ in batch:
+            total += n
+        self.busy = True
+        link.protocol.expect(total, self.store._read_timeout, _Batch(self, link, batch))
+        link.writer.write(batch[0][0] if len(batch) == 1 else b"".join([p for p, _, _ in batch]))
+
+    def _deliver(self, done: _Batch, replies: list[Any] | None, error: BaseException | None) -> None:
+        """Hand each read of a finished batch its replies (or the batch's error), then send what queued meanwhile."""
+        self.busy = False
+        batch, link = done.reads, done.link
+        if error is not None or replies is None:
+            error = error or redis.ConnectionError("no replies")
+            if self.link is link:  # replies may be misaligned from here on: drop the connection
+                self.link = None
+                task = self.loop.create_task(link.conn.disconnect())
+                self._broken.add(task)
+                task.add_done_callback(self._broken.discard)
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+        else:
+            if len(batch) == 1:
+                future = batch[0][2]
+                if not future.done():
+                    future.set_result(replies)
+            else:
+                pos = 0
+                for _, n, future in batch:
+                    if not future.done():
+                        future.set_result(replies[pos : pos + n])
+                    pos += n
+        if self.queue:
+            self._flush()
+
+    async def aclose(self) -> None:
+        link, self.link = self.link, None
+        if link is not None:
+            await link.conn.disconnect()
+
+
 try:  # the hiredis reader's "incomplete" marker, as redis-py configures it
     from redis._parsers.hiredis import NOT_ENOUGH_DATA as _NOT_ENOUGH
 except ImportError:  # pragma: no cover - other redis-py layouts read reply by reply
@@ -358,6 +502,7 @@ class RedisOnlineStore(SupportsAsync, SupportsVectors, SupportsScan, SupportsDel
         self._async_pools: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         self._idle: list[Any] = []
         self._async_idle: weakref.WeakKeyDictionary[Any, list[_AsyncLink]] = weakref.WeakKeyDictionary()
+        self._async_pipes: weakref.WeakKeyDictionary[Any, _Pipeline] = weakref.WeakKeyDictionary()
         forget_after_fork(self)
         self._heads: dict[int, bytes] = {}
         self._fields: dict[tuple[bytes, ...], bytes] = {}
@@ -469,18 +614,34 @@ class RedisOnlineStore(SupportsAsync, SupportsVectors, SupportsScan, SupportsDel
         return pool
 
     async def _round_trip_async(self, payload: bytes, n: int) -> list[Any]:
-        """:meth:`_round_trip` on the running loop, over this store's :class:`_AsyncLink` connections."""
+        """:meth:`_round_trip` on the running loop: concurrent reads of the loop share one connection and leave in
+        coalesced batches (:class:`_Pipeline`); a dropped connection is retried once."""
+        if _NOT_ENOUGH is None:  # pragma: no cover - redis-py without hiredis
+            return await self._round_trip_async_each(payload, n)
         loop = asyncio.get_running_loop()
-        idle = self._async_idle.get(loop)
-        if idle is None:
+        pipe = self._async_pipes.get(loop)
+        if pipe is None:
             self._drop_closed_loops()
-            idle = self._async_idle.setdefault(loop, [])
-        timeout = self._read_timeout
+            pipe = self._async_pipes[loop] = _Pipeline(self, loop)
+        for attempt in (0, 1):
+            try:
+                return await pipe.call(payload, n)
+            except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
+                if attempt or isinstance(e, redis.TimeoutError):
+                    raise translated(self.url, e) from e
+            except redis.RedisError as e:  # an error reply: the connection is clean (every reply was read)
+                raise translated(self.url, e) from e
+        raise AssertionError("unreachable")
+
+    async def _round_trip_async_each(self, payload: bytes, n: int) -> list[Any]:  # pragma: no cover - no hiredis
+        """One connection per concurrent read, read through redis-py's parser (no coalescing)."""
+        loop = asyncio.get_running_loop()
+        idle = self._async_idle.setdefault(loop, [])
         for attempt in (0, 1):
             link = None
             try:
                 link = idle.pop() if idle else _AsyncLink(await self._async_pool().get_connection())
-                return await link.round_trip(payload, n, timeout)
+                return await link.round_trip(payload, n, self._read_timeout)
             except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
                 if link is not None:
                     await link.conn.disconnect()
@@ -488,7 +649,7 @@ class RedisOnlineStore(SupportsAsync, SupportsVectors, SupportsScan, SupportsDel
                     raise translated(self.url, e) from e
             except redis.RedisError as e:
                 if link is not None:
-                    await link.conn.disconnect()  # unread replies would poison the connection
+                    await link.conn.disconnect()
                 raise translated(self.url, e) from e
             except BaseException:
                 if link is not None:
@@ -502,7 +663,7 @@ class RedisOnlineStore(SupportsAsync, SupportsVectors, SupportsScan, SupportsDel
     def _drop_closed_loops(self) -> None:
         """Forget the connections and pools of closed event loops (``asyncio.run`` makes a loop per call). Their
         connections reference their loop, so the weak keys alone would keep every loop and socket alive."""
-        for cache in (self._async_idle, self._async_pools):
+        for cache in (self._async_idle, self._async_pools, self._async_pipes):
             for loop in [loop for loop in cache if loop.is_closed()]:
                 del cache[loop]
 
@@ -592,17 +753,22 @@ class RedisOnlineStore(SupportsAsync, SupportsVectors, SupportsScan, SupportsDel
         self._idle = []
         self.pool.disconnect()
         self._async_idle = weakref.WeakKeyDictionary()
+        self._async_pipes = weakref.WeakKeyDictionary()
         self._async_pools.clear()
 
     def _forget_connections(self) -> None:
         """In a forked child: the parent's sockets are not ours (never closed here, never used again)."""
         self._idle = []
         self._async_idle = weakref.WeakKeyDictionary()
+        self._async_pipes = weakref.WeakKeyDictionary()
 
     async def aclose(self) -> None:
         loop = asyncio.get_running_loop()
         for link in self._async_idle.pop(loop, []):
             await link.conn.disconnect()
+        pipe = self._async_pipes.pop(loop, None)
+        if pipe is not None:
+            await pipe.aclose()
         pool = self._async_pools.pop(loop, None)
         if pool is not None:
             await pool.disconnect()

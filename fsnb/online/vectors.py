@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from fsnb.definitions import FeatureService, FeatureView
-from fsnb.errors import RequestError
+from fsnb.errors import RegistryError, RequestError
 from fsnb.online.base import SupportsKeyExpiry, SupportsScan, SupportsVectors, require
 from fsnb.online.codec import ROW_FORMAT_VERSION, SegmentsCodec
 from fsnb.online.keys import (
@@ -22,6 +22,7 @@ from fsnb.online.keys import (
 )
 from fsnb.online.vector_format import vector_codec, vector_head
 from fsnb.online.writes import codec_for, codec_for_fields
+from fsnb.requests import stored_service
 
 if TYPE_CHECKING:
     from fsnb._parts import StoreParts
@@ -39,8 +40,9 @@ class _Build:
     """What writing one service's vectors needs: per view, the stored row codec and the projection codec."""
 
     def __init__(self, snapshot: RegistrySnapshot, service: FeatureService) -> None:
+        service = stored_service(snapshot, service)  # on-demand views: the stored inputs they read
         self.service = service
-        self.views: list[FeatureView] = [snapshot.get_feature_view(p.name) for p in service.projections]
+        self.views: list[FeatureView] = [snapshot.stored_view(p.name) for p in service.projections]
         keys0 = {f.name for f in self.views[0].entity_columns}
         for v in self.views[1:]:
             if {f.name for f in v.entity_columns} != keys0:
@@ -109,22 +111,48 @@ def _services_reading(snapshot: RegistrySnapshot, views: Iterable[str]) -> list[
     return [
         s
         for s in snapshot.feature_services.values()
-        if s.precompute_online and any(p.name in names for p in s.projections)
+        if s.precompute_online and any(p.name in names for p in stored_service(snapshot, s).projections)
     ]
 
 
 def refresh_vectors(store: StoreParts, keys: Sequence[bytes], *, views: Iterable[str]) -> int:
     """Rebuild the vectors of every precompute_online service reading any of ``views``, for exactly ``keys``
-    (canonical entity keys). Returns the number of vectors written."""
+    (canonical entity keys). Returns the number of vectors written.
+
+    Vectors are written in the layout the last full build marked (or the writer's, before any build): a writer
+    whose registry snapshot has another layout (a server worker between registry refreshes) reloads the registry
+    first, and writes nothing when its layout still differs, so readers of the marked layout never find an
+    entity's vector in another one."""
     if not keys:
         return 0
     snapshot = store.snapshot()
     total = 0
     for service in _services_reading(snapshot, views):
-        build = _Build(snapshot, service)
+        build: _Build | None = _Build(snapshot, service)
+        marker = vector_marker(store, service.name)
+        if marker is not None and marker[0] != build.service.fingerprint():  # type: ignore[union-attr]
+            build = _marked_build(store, service.name, marker[0])
+        if build is None:
+            continue
         for start in range(0, len(keys), 5000):
             total += build.write(store, keys[start : start + 5000])
     return total
+
+
+def _marked_build(store: StoreParts, service: str, fingerprint: str) -> _Build | None:
+    """The build of ``service`` as the registry defines it now, if that is the layout ``fingerprint`` marks."""
+    registry = getattr(store, "registry", None)
+    if registry is None:
+        return None
+    try:
+        fresh = registry.refresh()
+    except RegistryError:  # no registry to ask: leave the vectors to the next build
+        return None
+    current = fresh.feature_services.get(service)
+    if current is None or not current.precompute_online:
+        return None
+    build = _Build(fresh, current)
+    return build if build.service.fingerprint() == fingerprint else None
 
 
 def build_vectors(store: StoreParts, service: FeatureService | str, progress: bool = True) -> int:
@@ -161,7 +189,7 @@ def build_vectors(store: StoreParts, service: FeatureService | str, progress: bo
     finally:
         if bar is not None:
             bar.close()
-    marker = f"{service.fingerprint()}:{time.time_ns() // 1000}".encode()
+    marker = f"{build.service.fingerprint()}:{time.time_ns() // 1000}".encode()
     _never_expiring(require(store.online, SupportsVectors, what="build_vectors")).write_values(
         [marker_key(snapshot.project, service.name)], [marker]
     )

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from fsnb._parts import StoreParts
     from fsnb.definitions import FeatureView
+    from fsnb.on_demand import OnDemandFeatureView
     from fsnb.types import DType
 
 __all__ = ["WriteResult", "arrow_column_values", "delete_view_data", "table_from", "write_view", "write_view_table"]
@@ -244,7 +245,27 @@ def write_view(
     rows = codec.encode_columns(columns, times)
     prefix = hash_key_prefix(store.project)
     written = store.online.write_rows([prefix + k for k in keys], view.name.encode(), rows, times)
+    snapshot = store.snapshot()
+    for odfv in snapshot.written_from(view.name):
+        twin = snapshot.written_views[odfv.name]
+        write_view(store, twin, computed_rows(odfv, twin, table, timestamp_column), timestamp_column=timestamp_column)
     return ViewWrite(keys, int(written))
+
+
+def computed_rows(odfv: OnDemandFeatureView, twin: FeatureView, table: pa.Table, timestamp_column: str) -> pa.Table:
+    """A ``write_to_online_store`` view's rows for the source rows in ``table``: the same keys and event times, its
+    features computed by its function (:func:`fsnb.transforms.run`, as training sets run it)."""
+    import pyarrow as pa
+
+    from fsnb.transforms import run
+
+    inputs = {f.name: table.column(f.name).to_pylist() for f in odfv.input_fields}
+    outputs = run(odfv, inputs, table.num_rows)
+    columns = [table.column(k) for k in twin.join_keys]
+    columns += [pa.array(v, type=f.dtype.to_arrow()) if f.dtype.name != "json" else pa.array(v)
+                for f, v in zip(odfv.features, outputs)]
+    columns.append(table.column(timestamp_column))
+    return pa.table(columns, names=[*twin.join_keys, *odfv.feature_names, timestamp_column])
 
 
 def delete_view_data(store: StoreParts, view: FeatureView | str) -> int:

@@ -4,7 +4,9 @@ Validation happens before anything is written, and every error names the object 
 
 - duplicate names within a kind (two *different* definitions; the same one listed twice is fine);
 - references: a view's entities exist (in this apply or the registry) with the same join keys and dtypes; a
-  service's views exist and have its features with the same dtypes;
+  service's views exist and have its features with the same dtypes; an on-demand view's sources exist and have its
+  inputs with the same dtypes;
+- on-demand views: the function runs once on generated input, and its output fits the declared schema;
 - real source schemas: the timestamp / created-timestamp / join-key / feature columns exist in the source and
   their types fit (``DType.accepts_arrow``).
 
@@ -23,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 from fsnb.definitions import DataSource, Entity, FeatureService, FeatureView, ParquetSource, from_spec
 from fsnb.errors import DefinitionError, OfflineStoreError, SchemaMismatchError
+from fsnb.on_demand import OnDemandFeatureView
 from fsnb.registry.plan import KIND_LABELS, ApplyPlan, diff_plan
+from fsnb.transforms import check_view
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -35,8 +39,8 @@ __all__ = ["apply", "check_references", "check_source_schemas", "collect_objects
 
 log = logging.getLogger("fsnb.registry")
 
-Definition = Entity | DataSource | FeatureView | FeatureService
-_TYPES = (Entity, DataSource, FeatureView, FeatureService)
+Definition = Entity | DataSource | FeatureView | FeatureService | OnDemandFeatureView
+_TYPES = (Entity, DataSource, FeatureView, FeatureService, OnDemandFeatureView)
 
 
 def apply(store: StoreParts, objects: Definition | Iterable[Definition], prune: bool = False) -> ApplyPlan:
@@ -49,6 +53,9 @@ def apply(store: StoreParts, objects: Definition | Iterable[Definition], prune: 
     registry = store.registry
     _, current = registry.current_specs()
     check_references(objs, current, prune=prune, project=store.project)  # fail fast, before reading sources
+    for obj in objs:
+        if isinstance(obj, OnDemandFeatureView):
+            check_view(obj)
     check_source_schemas(objs, store.offline)
 
     def validate(locked_current: dict[tuple[str, str], dict[str, Any]], _plan: ApplyPlan) -> None:
@@ -152,7 +159,8 @@ def collect_objects(objects: Definition | Iterable[Definition]) -> list[Definiti
     for obj in items:
         if not isinstance(obj, _TYPES):
             raise DefinitionError(
-                f"cannot apply {obj!r}: expected Entity, FeatureView, FeatureService or a data source"
+                f"cannot apply {obj!r}: expected Entity, FeatureView, OnDemandFeatureView, FeatureService or a data "
+                "source"
             )
         add(obj)
     for obj in items:
@@ -191,6 +199,17 @@ def check_references(
 
     views = [get(k, n) for k, n in list(final) if k == "feature_view"]
     services = [get(k, n) for k, n in list(final) if k == "feature_service"]
+    on_demand = [get(k, n) for k, n in list(final) if k == "on_demand_feature_view"]
+    stored_names = {v.name for v in views}
+    for odfv in on_demand:
+        if odfv.name in stored_names:
+            raise DefinitionError(
+                f"OnDemandFeatureView {odfv.name!r} has the name of a feature view: views of both kinds share one "
+                "namespace; rename one"
+            )
+        for proj in odfv.sources:
+            _check_projection(f"OnDemandFeatureView {odfv.name!r}", proj, get("feature_view", proj.name), where,
+                              project)
     for view in views:
         for ent_name, key_names in view.entity_join_keys.items():
             ent = get("entity", ent_name)
@@ -214,6 +233,10 @@ def check_references(
     for svc in services:
         first: Any = None
         for proj in svc.projections:
+            odfv = get("on_demand_feature_view", proj.name)
+            if odfv is not None and get("feature_view", proj.name) is None:
+                _check_projection(f"FeatureService {svc.name!r}", proj, odfv, where, project)
+                continue
             view = get("feature_view", proj.name)
             if view is None:
                 raise DefinitionError(
@@ -240,6 +263,23 @@ def check_references(
                         f"FeatureService {svc.name!r}: feature {proj.name}:{f.name} is {f.dtype.name} in the "
                         f"service but {have[f.name].name} in the view; rebuild the service from the current view"
                     )
+
+
+def _check_projection(user: str, proj: Any, view: Any, where: str, project: str) -> None:
+    """``proj``'s features exist in ``view`` (a stored or on-demand view) with the same dtypes."""
+    if view is None:
+        raise DefinitionError(f"{user} uses feature view {proj.name!r}, which is not {where} of project {project!r}")
+    have = {f.name: f.dtype for f in view.features}
+    for f in proj.features:
+        if f.name not in have:
+            raise DefinitionError(
+                f"{user}: feature view {proj.name!r} has no feature {f.name!r} (it has {sorted(have)})"
+            )
+        if have[f.name] != f.dtype:
+            raise DefinitionError(
+                f"{user}: feature {proj.name}:{f.name} is {f.dtype.name} here but {have[f.name].name} in the view; "
+                "rebuild it from the current view"
+            )
 
 
 # --------------------------------------------------------------------------------------------- source schemas

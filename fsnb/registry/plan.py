@@ -17,6 +17,7 @@ KIND_LABELS = {
     "entity": "entity",
     "source": "data_source",
     "feature_view": "feature_view",
+    "on_demand_feature_view": "on_demand_feature_view",
     "feature_service": "feature_service",
 }
 _KIND_ORDER = {k: i for i, k in enumerate(KIND_LABELS)}
@@ -27,7 +28,7 @@ _NAMED_LISTS = {
     "join_keys": ("join key", "name"),
     "entity_columns": ("entity column", "name"),
 }
-_SKIP = frozenset({"kind", "entity_join_keys"})  # derived from other keys; their changes show there
+_SKIP = frozenset({"kind", "entity_join_keys", "udf_hash"})  # derived from other keys; their changes show there
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,10 @@ def diff_specs(old: Any, new: Any, path: str = "") -> list[str]:
                 out.append(f"{sub} removed (was {_fmt(old[k])})")
             elif k not in old:
                 out.append(f"{sub} added: {_fmt(new[k])}")
-            elif k == "features" and _is_projection_list(old[k]) and _is_projection_list(new[k]):
+            elif k == "udf_source" and old[k] != new[k]:
+                out.append(f"function {new.get('udf_name', '')} changed (hash {old.get('udf_hash')} -> "
+                           f"{new.get('udf_hash')})")
+            elif k in ("features", "sources") and _is_projection_list(old[k]) and _is_projection_list(new[k]):
                 out.extend(_diff_named(old[k], new[k], path, "view", "view"))
             elif k in _NAMED_LISTS and isinstance(old[k], list) and isinstance(new[k], list):
                 out.extend(_diff_named(old[k], new[k], path, *_NAMED_LISTS[k]))

@@ -1,7 +1,8 @@
 """Load the definitions of a feature repo folder: every ``*.py`` in it not starting with ``_``.
 
-Module-level Entity, data source, FeatureView and FeatureService objects are collected. Files of the repo may
-import each other (``from entities import customer``); the same object seen in several modules counts once.
+Module-level Entity, data source, FeatureView, OnDemandFeatureView and FeatureService objects are collected. Files
+of the repo may import each other (``from entities import customer``); the same object seen in several modules
+counts once.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from types import ModuleType
 
 from fsnb.definitions import DataSource, Entity, FeatureService, FeatureView
 from fsnb.errors import DefinitionError
+from fsnb.on_demand import OnDemandFeatureView
 from fsnb.registry.plan import KIND_LABELS
 
 __all__ = ["definition_files", "load_definitions"]
 
-Definition = Entity | DataSource | FeatureView | FeatureService
-_TYPES = (Entity, DataSource, FeatureView, FeatureService)
-_ORDER = {"entity": 0, "source": 1, "feature_view": 2, "feature_service": 3}
+Definition = Entity | DataSource | FeatureView | FeatureService | OnDemandFeatureView
+_TYPES = (Entity, DataSource, FeatureView, FeatureService, OnDemandFeatureView)
+_ORDER = {"entity": 0, "source": 1, "feature_view": 2, "on_demand_feature_view": 3, "feature_service": 4}
 
 
 def definition_files(repo_path: str | os.PathLike[str]) -> list[Path]:

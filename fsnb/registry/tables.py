@@ -16,6 +16,7 @@ __all__ = [
     "feature_views",
     "materialization_intervals",
     "metadata",
+    "on_demand_feature_views",
     "projects",
 ]
 
@@ -45,6 +46,7 @@ entities = _object_table("fsnb_entities")
 data_sources = _object_table("fsnb_data_sources")
 feature_views = _object_table("fsnb_feature_views")
 feature_services = _object_table("fsnb_feature_services")
+on_demand_feature_views = _object_table("fsnb_on_demand_feature_views")
 
 materialization_intervals = Table(
     "fsnb_materialization_intervals",
@@ -63,5 +65,6 @@ KIND_TABLES: dict[str, Table] = {
     "entity": entities,
     "source": data_sources,
     "feature_view": feature_views,
+    "on_demand_feature_view": on_demand_feature_views,
     "feature_service": feature_services,
 }

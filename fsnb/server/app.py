@@ -11,7 +11,9 @@ Endpoints (Feast's Python feature server shapes, so existing clients work unchan
   ``GET /docs`` and ``GET /openapi.json``.
 
 A raw ASGI handler rather than a framework: one dict lookup routes a request, and the body is encoded straight
-from the response's columns (``benchmarks/rest.py`` measures the difference against Starlette). The registry is
+from the response's columns (``benchmarks/rest.py`` measures the difference against Starlette). Every response
+carries ``Server-Timing: app;dur=<ms>`` (request in → response ready), reads also ``online;dur=<ms>`` (the online
+store's round trip, coalesced with the worker's other reads in flight: ``fsnb/online/redis.py``). The registry is
 loaded once per worker and refreshed in the background every ``registry_ttl`` seconds, never on the request path.
 """
 
@@ -32,6 +34,7 @@ import orjson
 from fsnb import errors as E
 from fsnb import wire
 from fsnb.config import AuthConfig, redact_url
+from fsnb.on_demand import refuse_functions
 from fsnb.online.base import SupportsAsync
 from fsnb.server.auth import READ, WRITE, build_auth
 from fsnb.server.errors import error_payload, translate
@@ -73,10 +76,12 @@ class ServerSettings:
     body_timeout: float = 30.0
     #: bytes of request body taken (413 beyond).
     max_body_bytes: int = MAX_BODY_BYTES
+    #: run on-demand views' functions from the registry; False refuses a registry that holds any.
+    allow_functions: bool = True
 
 
 class _Response:
-    __slots__ = ("status", "body", "content_type", "headers")
+    __slots__ = ("status", "body", "content_type", "headers", "online_ms")
 
     def __init__(self, status: int, body: bytes, content_type: bytes = _JSON,
                  headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
@@ -84,6 +89,8 @@ class _Response:
         self.body = body
         self.content_type = content_type
         self.headers = headers
+        #: milliseconds of the online-store round trip, for the ``Server-Timing`` header
+        self.online_ms: float | None = None
 
 
 def _json(status: int, doc: Any) -> _Response:
@@ -106,6 +113,7 @@ class FeatureServer:
         self._views: dict[Any, list[str | None]] = {}
         self._refresher: asyncio.Task[None] | None = None
         self._read: Any = None
+        self._log: Any = None  # the served-feature log (feature_server.logging), opened at start-up
         self._routes: dict[str, tuple[str, str, Callable[[dict[bytes, bytes], bytes], Awaitable[_Response]]]] = {
             "/get-online-features": ("POST", READ, self._get_online_features),
             "/push": ("POST", WRITE, self._push),
@@ -168,9 +176,14 @@ class FeatureServer:
                     # a body left unread (too large, too slow) must not be parsed as the next request
                     close = status in (408, 413)
         self._served += 1
+        # Server-Timing: this server's time (request in → response ready) and the online store's round trip
+        timing = b"app;dur=%.3f" % ((time.perf_counter() - start) * 1e3)
+        if response.online_ms is not None:
+            timing += b", online;dur=%.3f" % response.online_ms
         out_headers = [
             (b"content-type", response.content_type),
             (b"content-length", str(len(response.body)).encode()),
+            (b"server-timing", timing),
             *response.headers,
         ]
         if close or (self.settings.max_requests and self._served >= self.settings.max_requests):
@@ -207,6 +220,14 @@ class FeatureServer:
     async def startup(self) -> None:
         """Load the registry, open the online store's pooled connection, start the refresher, freeze the GC."""
         self._read = self.store.serving.read_async
+        logging = self.store.config.feature_server.logging
+        if logging.enabled:
+            from fsnb.served_log.writer import open_writer
+
+            self._log = open_writer(logging, self.store, on_drop=self.metrics.served_log_dropped,
+                                    on_write=self.metrics.served_log_written)
+        if not self.settings.allow_functions:
+            refuse_functions("this feature server runs with feature_server.allow_functions: false")
         try:
             await asyncio.to_thread(self._load_registry, True)
         except Exception as exc:  # keep serving /health (503) and retry in the background
@@ -220,6 +241,9 @@ class FeatureServer:
             gc.freeze()
 
     async def shutdown(self) -> None:
+        self.metrics.flush()  # samples still buffered (see fsnb/server/metrics.py)
+        if self._log is not None:  # graceful stop or recycling: write what is queued
+            await asyncio.to_thread(self._log.close)
         if self._refresher is not None:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -241,6 +265,11 @@ class FeatureServer:
             self.metrics.registry_refreshed.set_to_current_time()
             return
         snapshot = self.store.refresh_registry()
+        if not self.settings.allow_functions and snapshot.on_demand_feature_views:
+            raise E.RegistryError(
+                f"the registry holds on-demand views with functions {sorted(snapshot.on_demand_feature_views)}, and "
+                "this server refuses to run registry code (feature_server.allow_functions: false)"
+            )
         self._registry_version = snapshot.version
         self._views = {}
         self._registry_error = None
@@ -311,19 +340,32 @@ class FeatureServer:
         if self._registry_version is None:
             raise E.RegistryError(f"the registry is not loaded yet ({self._registry_error or 'starting'})")
         t0 = time.perf_counter()
+        wall_us = time.time_ns() // 1000
+        trace: dict[str, int] = {}
         try:
-            response = await self._read(target, entities, full_feature_names=full, precomputed=precomputed)
+            response = await self._read(target, entities, full_feature_names=full, precomputed=precomputed,
+                                        trace=trace)
         except RecursionError:
             raise E.JoinKeyTypeError(_nested_keys_message(entities)) from None
-        m = self.metrics
-        m.online_read.observe(time.perf_counter() - t0)
-        m.entity_count.observe(rows)
-        columns = wire.response_columns(response)
+        self.metrics.observe_read(time.perf_counter() - t0, rows)
+        fast = getattr(response, "wire_columns", None)
+        columns = fast() if fast is not None else wire.response_columns(response)
         self._count_statuses(target, full, response, columns)
         accept = headers.get(b"accept", b"")
         if b"arrow" in accept:
-            return _Response(200, wire.encode_arrow(response, columns), wire.ARROW_CONTENT_TYPE.encode())
-        return _Response(200, wire.encode_json(response, columns))
+            out = _Response(200, wire.encode_arrow(response, columns), wire.ARROW_CONTENT_TYPE.encode())
+        else:
+            out = _Response(200, wire.encode_json(response, columns))
+        round_trip = trace.get("round_trip")
+        out.online_ms = round_trip / 1e6 if round_trip is not None else None
+        rid = headers.get(b"x-request-id")
+        if self._log is not None:
+            rid = rid[:128] if rid else self._log.next_request_id().encode()
+            self._log.record(target, full, columns, wall_us, int((time.perf_counter() - t0) * 1e6),
+                             rid.decode("latin-1"), "rest")
+        if rid:
+            out.headers = ((b"x-request-id", rid[:128]),)
+        return out
 
     def _count_statuses(self, target: Any, full: bool, response: Any, columns: wire.ColumnList) -> None:
         key = (target if isinstance(target, str) else tuple(target), full)
@@ -608,6 +650,7 @@ def create_app(store: Store, **settings: Any) -> FeatureServer:
         "max_batch_rows": fs.max_batch_rows,
         "registry_ttl": fs.registry_ttl,
         "auth": fs.auth,
+        "allow_functions": fs.allow_functions,
         **settings,
     }
     return FeatureServer(store, ServerSettings(**values))

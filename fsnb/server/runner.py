@@ -130,6 +130,46 @@ async def _busy(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class _CorkedTransport:
+    """A connection's transport as its response cycles see it: the response head is held until the body is written,
+    so head and body leave in one ``send()`` (a system call per response saved, ~15% of a worker's CPU per 1-row
+    read). Held bytes are flushed by the body write, by :meth:`close`, or when the response completes (HEAD)."""
+
+    __slots__ = ("_transport", "_held")
+
+    def __init__(self, transport: Any) -> None:
+        self._transport = transport
+        self._held: bytes | None = None
+
+    def write(self, data: bytes) -> None:
+        held = self._held
+        if held is None:
+            if data[:5] == b"HTTP/" and data[9:12] != b"100":  # a response head (not "100 Continue"): wait for its body
+                self._held = data
+                return
+            self._transport.write(data)
+            return
+        self._held = None
+        self._transport.write(held + data)
+
+    def flush(self) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            if not self._transport.is_closing():
+                self._transport.write(held)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return bool(self._transport.is_closing())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class DrainingHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc]
     """httptools protocol with read limits, JSON errors, room-making at the connection limit and draining.
 
@@ -194,7 +234,12 @@ class DrainingHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc]
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
+        self._corked = _CorkedTransport(transport)
         self._arm_head_timer()
+
+    def on_response_complete(self) -> None:
+        self._corked.flush()
+        super().on_response_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
@@ -234,8 +279,10 @@ class DrainingHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc]
             if self._over_limit():
                 self.app = _busy
         super().on_headers_complete()
-        if self._draining and self.cycle is not None:
-            self.cycle.keep_alive = False
+        if self.cycle is not None:
+            self.cycle.transport = self._corked  # type: ignore[assignment]
+            if self._draining:
+                self.cycle.keep_alive = False
 
     # -------------------------------------------------------------------------------- connection limit
 
@@ -334,6 +381,13 @@ class FsnbUvicornWorker(UvicornWorker):
         super().run()
 
 
+def _worker_exit(server: Any, worker: Any) -> None:
+    """In a worker, as it exits (recycled or stopped): flush the served-feature log if the app's shutdown did not."""
+    from fsnb.served_log.writer import close_all
+
+    close_all()
+
+
 def _child_exit(server: Any, worker: Any) -> None:
     """In the master, when a worker is gone (recycled, killed or crashed): drop its live gauges."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -377,6 +431,7 @@ def serve(config: Config, options: ServeOptions | None = None) -> None:
         "accesslog": "-" if o.access_log else None,
         "proc_name": f"fsnb-serve[{config.project}]",
         "child_exit": _child_exit,
+        "worker_exit": _worker_exit,
         "preload_app": False,
         "control_socket_disable": True,  # one per user by default: would clash between servers
     }

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fsnb.errors import EmptyRequestError, ExtraJoinKeyError, MissingJoinKeyError, RequestError
+from fsnb.transforms import series_values
 
 __all__ = ["entity_columns"]
 
@@ -57,10 +58,13 @@ def entity_columns(entity_rows: Any) -> tuple[tuple[str, ...], list[Any], int]:
         cols = []
         for c in entity_rows.columns:
             s = entity_rows[c]
-            if s.hasnans:
-                raise MissingJoinKeyError(f"join key column {c!r} has missing values")
             arr = s.to_numpy()
-            cols.append(arr if arr.dtype.kind in "iu" else arr.tolist())
+            if arr.dtype.kind in "iu":
+                cols.append(arr)
+            elif s.hasnans or arr.dtype.kind in "mM" or arr.dtype != s.dtype:
+                cols.append(series_values(s))  # None where missing: an error for a join key, null request data
+            else:
+                cols.append(arr.tolist())
         return names, cols, n
     raise RequestError(
         f"entity_rows must be a list of dicts, a dict of lists or a DataFrame, got {type(entity_rows).__name__}"

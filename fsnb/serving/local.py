@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from fsnb.serving import read as pipeline
@@ -19,6 +20,13 @@ class LocalServing(ServingBackend):
 
     def __init__(self, parts: StoreParts) -> None:
         self.parts = parts
+        #: the served-feature log of direct reads (``Store(log_served=...)``), or None
+        self.log: Any = None
+        logging = getattr(parts, "log_served", None)
+        if logging is not None:
+            from fsnb.served_log.writer import open_writer
+
+            self.log = open_writer(logging, parts)
 
     def read(
         self,
@@ -29,9 +37,22 @@ class LocalServing(ServingBackend):
         precomputed: bool | None = None,
         trace: dict[str, int] | None = None,
     ) -> OnlineResponse:
+        if self.log is not None:
+            return self._logged(features, entity_rows, full_feature_names, precomputed, trace)
         if trace is None:
             return pipeline.read(self.parts, features, entity_rows, full_feature_names, precomputed)
         return pipeline.read_traced(self.parts, features, entity_rows, full_feature_names, precomputed, trace)
+
+    def _logged(self, features: Any, entity_rows: Any, full: bool, precomputed: bool | None,
+                trace: dict[str, int] | None) -> OnlineResponse:
+        now_us, t0 = time.time_ns() // 1000, time.perf_counter_ns()
+        if trace is None:
+            response = pipeline.read(self.parts, features, entity_rows, full, precomputed)
+        else:
+            response = pipeline.read_traced(self.parts, features, entity_rows, full, precomputed, trace)
+        self.log.record(_frozen(features), full, response, now_us, (time.perf_counter_ns() - t0) // 1000,
+                        self.log.next_request_id(), "direct")
+        return response
 
     async def read_async(
         self,
@@ -42,7 +63,14 @@ class LocalServing(ServingBackend):
         precomputed: bool | None = None,
         trace: dict[str, int] | None = None,
     ) -> OnlineResponse:
-        return await pipeline.read_async(self.parts, features, entity_rows, full_feature_names, precomputed, trace)
+        if self.log is None:
+            return await pipeline.read_async(self.parts, features, entity_rows, full_feature_names, precomputed, trace)
+        now_us, t0 = time.time_ns() // 1000, time.perf_counter_ns()
+        response = await pipeline.read_async(self.parts, features, entity_rows, full_feature_names, precomputed,
+                                             trace)
+        self.log.record(_frozen(features), full_feature_names, response, now_us,
+                        (time.perf_counter_ns() - t0) // 1000, self.log.next_request_id(), "async")
+        return response
 
     def write(self, view: Any, df: Any) -> int:
         from fsnb.online.vectors import refresh_vectors
@@ -61,3 +89,12 @@ class LocalServing(ServingBackend):
 
     def describe(self) -> str:
         return self.parts.online.describe()
+
+    def close(self) -> None:
+        if self.log is not None:
+            self.log.close()
+
+
+def _frozen(features: Any) -> Any:
+    """``features`` as the log keeps it: a list copied (the caller may change it once the read returned)."""
+    return tuple(features) if isinstance(features, list) else features

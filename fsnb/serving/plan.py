@@ -28,7 +28,9 @@ from fsnb.types import DType
 if TYPE_CHECKING:
     from fsnb.registry.snapshot import RegistrySnapshot
 
-__all__ = ["KeyGroup", "ReadPlan", "VectorPlan", "VectorRows", "ViewRead", "cached_plan", "compile_plan"]
+__all__ = [
+    "KeyGroup", "ReadPlan", "VectorPlan", "VectorRows", "ViewRead", "cached_plan", "compile_plan", "compile_request"
+]
 
 _MAX_PLANS = 512
 _loads = loads_json
@@ -174,7 +176,8 @@ class ReadPlan:
     """A compiled online read: output columns, key groups, decoders, TTLs, vector key prefix."""
 
     __slots__ = (
-        "col_view", "columns", "dtypes", "groups", "join_keys", "n_keys", "project", "vector", "version", "views"
+        "col_view", "columns", "dtypes", "groups", "join_keys", "n_keys", "project", "transform", "vector", "version",
+        "views",
     )
 
     def __init__(self) -> None:
@@ -189,6 +192,8 @@ class ReadPlan:
         self.vector: VectorPlan | None = None
         #: for vector plans: per output column, the index of its view (-1 for join keys), as responses keep it
         self.col_view: tuple[int, ...] = ()
+        #: the on-demand views run on this plan's response (a TransformPlan), or None
+        self.transform: Any = None
 
 
 def compile_plan(
@@ -201,6 +206,17 @@ def compile_plan(
 ) -> ReadPlan:
     """Compile and validate a read plan; raises fsnb.errors request errors before any I/O."""
     request = FeatureRequest.resolve(snapshot, features, full_feature_names=full_feature_names)
+    if request.transforms:
+        from fsnb.serving.transform import compile_transforms
+
+        return compile_transforms(snapshot, request, request_keys, precomputed)
+    return compile_request(snapshot, request, request_keys, precomputed=precomputed)
+
+
+def compile_request(
+    snapshot: RegistrySnapshot, request: FeatureRequest, request_keys: Sequence[str], *, precomputed: bool | None
+) -> ReadPlan:
+    """The read plan of a resolved request of stored features."""
     service = request.service
     plan = ReadPlan()
     plan.project = snapshot.project

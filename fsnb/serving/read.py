@@ -4,10 +4,12 @@
    shape and registry version, and the encoded, deduplicated entity keys;
 2. fetch: one round trip (one HMGET per unique entity, or one GET per entity for precomputed vectors);
 3. decode: each view's rows in one pass (:mod:`fsnb.serving.decode`);
-4. assemble: statuses, TTLs and duplicate rows applied into an :class:`~fsnb.serving.response.OnlineResponse`.
+4. assemble: statuses, TTLs and duplicate rows applied into an :class:`~fsnb.serving.response.OnlineResponse`;
+5. transform (requests with on-demand views only): the views run on that response (:mod:`fsnb.serving.transform`).
 
 A ``trace`` dict receives the nanoseconds of each stage (``plan``, ``encode_keys``, ``round_trip``, ``decode``,
-``assemble``); without one, the read runs the stages with no clock and no branch on tracing.
+``assemble``, and ``transform`` when it runs); without one, the read runs the stages with no clock and no branch on
+tracing.
 """
 
 from __future__ import annotations
@@ -36,7 +38,17 @@ def prepare(
     """The plan and encoded keys of a request; raises request errors before any I/O."""
     names, cols, n = entity_columns(entity_rows)
     plan = cached_plan(parts.plans, parts.snapshot(), features, names, full_feature_names, precomputed)
-    return plan, encode_keys(plan, cols, n)
+    if plan.transform is None:
+        return plan, encode_keys(plan, cols, n)
+    return plan, _transform_keys(plan, cols, n)
+
+
+def _transform_keys(plan: ReadPlan, cols: list[Any], n: int) -> Keys:
+    """The keys of a request with on-demand views: join-key columns encoded, request-data columns set aside."""
+    t = plan.transform
+    keys = encode_keys(plan, [cols[i] for i in t.key_positions], n)
+    keys.request = [cols[i] for i in t.request_positions]
+    return keys
 
 
 def fetch(online: OnlineStore, plan: ReadPlan, keys: Keys) -> Any:
@@ -60,7 +72,8 @@ def read(
 ) -> OnlineResponse:
     """One online read, untraced."""
     plan, keys = prepare(parts, features, entity_rows, full_feature_names, precomputed)
-    return assemble(plan, keys, decode(plan, keys, fetch(parts.online, plan, keys)))
+    response = assemble(plan, keys, decode(plan, keys, fetch(parts.online, plan, keys)))
+    return response if keys.request is None else plan.transform.apply(response, keys.request)
 
 
 def read_traced(
@@ -89,7 +102,8 @@ async def read_async(
     if trace is None:
         plan, keys = prepare(parts, features, entity_rows, full_feature_names, precomputed)
         raw = await fetch_async(parts.online, plan, keys)
-        return assemble(plan, keys, decode(plan, keys, raw))
+        response = assemble(plan, keys, decode(plan, keys, raw))
+        return response if keys.request is None else plan.transform.apply(response, keys.request)
     plan, keys, clocks = _prepare_traced(parts, features, entity_rows, full_feature_names, precomputed)
     raw = await fetch_async(parts.online, plan, keys)
     return _finish_traced(plan, keys, raw, trace, clocks)
@@ -102,7 +116,7 @@ def _prepare_traced(
     names, cols, n = entity_columns(entity_rows)
     plan = cached_plan(parts.plans, parts.snapshot(), features, names, full_feature_names, precomputed)
     t1 = _clock()
-    keys = encode_keys(plan, cols, n)
+    keys = encode_keys(plan, cols, n) if plan.transform is None else _transform_keys(plan, cols, n)
     return plan, keys, [t0, t1, _clock()]
 
 
@@ -113,6 +127,9 @@ def _finish_traced(plan: ReadPlan, keys: Keys, raw: Any, trace: dict[str, int], 
     t4 = _clock()
     response = assemble(plan, keys, decoded)
     t5 = _clock()
+    if keys.request is not None:
+        response = plan.transform.apply(response, keys.request)
+        trace["transform"] = _clock() - t5
     trace["plan"] = t1 - t0
     trace["encode_keys"] = t2 - t1
     trace["round_trip"] = t3 - t2

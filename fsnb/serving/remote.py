@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import threading
 from datetime import date, datetime
 from time import perf_counter_ns
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 from fsnb import wire
 from fsnb.config import redact_url
 from fsnb.errors import OnlineStoreUnavailableError, RequestError
-from fsnb.http import HttpSessionManager
+from fsnb.http import HttpSessionManager, server_timing, split_round_trip
 from fsnb.requests import feature_refs
 from fsnb.serving.base import ServingBackend
 from fsnb.serving.entities import entity_columns
@@ -68,6 +69,8 @@ class RemoteServing(ServingBackend):
             headers=headers,
         )
         self._read_url = self.url + "/get-online-features"
+        #: the ``Server-Timing`` header of this thread's last traced read (see :meth:`server_stages`)
+        self._timing = threading.local()
 
     @classmethod
     def at(cls, url: str) -> RemoteServing:
@@ -96,7 +99,8 @@ class RemoteServing(ServingBackend):
         """Read through ``POST /get-online-features``; see :meth:`fsnb.Store.get_online_features`.
 
         ``trace``, when a dict, receives nanoseconds spent encoding the request (``encode_keys``), in the HTTP
-        exchange (``round_trip``, the server's work included) and decoding the reply (``decode``).
+        exchange (``round_trip``, the server's work included; :meth:`server_stages` splits it) and decoding the
+        reply (``decode``).
         """
         t0 = perf_counter_ns() if trace is not None else 0
         doc = _read_request(features, entity_rows, full_feature_names, precomputed)
@@ -119,7 +123,14 @@ class RemoteServing(ServingBackend):
         trace["encode_keys"] = t1 - t0
         trace["round_trip"] = t2 - t1
         trace["decode"] = perf_counter_ns() - t2
+        self._timing.value = response.headers.get("server-timing")
         return out
+
+    def server_stages(self, round_trip_ns: int) -> dict[str, int] | None:
+        """The last traced read's HTTP exchange (of this thread) split by the server's ``Server-Timing`` header:
+        ``network``, ``server`` and ``server_online`` nanoseconds (:func:`fsnb.http.split_round_trip`); None when
+        the server sent no timing."""
+        return split_round_trip(round_trip_ns, server_timing(getattr(self._timing, "value", None)))
 
     def _read_split(self, doc: dict[str, Any], rows: int) -> OnlineResponse:
         """A read of more rows than one request may carry: sent in requests of at most :attr:`batch_rows` rows (fewer,
@@ -268,9 +279,9 @@ def _error(response: Any) -> Exception:
 def _frame_columns(df: Any) -> dict[str, list[Any]]:
     """``{column: [values]}`` of a pandas DataFrame, an Arrow table or a dict of lists (timestamps kept)."""
     if isinstance(df, dict):
-        return {str(k): list(v) for k, v in df.items()}
+        return {str(k): [_infinity(v) for v in vs] for k, vs in df.items()}
     if hasattr(df, "to_pydict"):  # pyarrow Table
-        return {str(k): v for k, v in df.to_pydict().items()}
+        return {str(k): [_infinity(v) for v in vs] for k, vs in df.to_pydict().items()}
     if hasattr(df, "to_dict") and hasattr(df, "columns"):
         import pandas as pd
 
@@ -280,9 +291,16 @@ def _frame_columns(df: Any) -> dict[str, list[Any]]:
             if pd.api.types.is_datetime64_any_dtype(s):
                 out[str(col)] = [None if pd.isna(v) else v.isoformat() for v in s]
             else:
-                out[str(col)] = [None if _is_missing(v) else v for v in s.tolist()]
+                out[str(col)] = [None if _is_missing(v) else _infinity(v) for v in s.tolist()]
         return out
     raise RequestError(f"push / write takes a DataFrame, an Arrow table or a dict of lists, got {type(df).__name__}")
+
+
+def _infinity(v: Any) -> Any:
+    """±inf as the wire spells it (JSON has no such numbers; orjson would write null)."""
+    if isinstance(v, float) and math.isinf(v):
+        return "Infinity" if v > 0 else "-Infinity"
+    return v
 
 
 def _is_missing(v: Any) -> bool:

@@ -13,9 +13,10 @@ __all__ = ["Keys", "encode_keys"]
 
 class Keys:
     """Encoded keys of one request: per key group, the unique keys and the row → unique index (None if unique);
-    ``checking`` is set when a precomputed read also fetches its build marker."""
+    ``checking`` is set when a precomputed read also fetches its build marker; ``request`` holds the request-data
+    columns on-demand views take (None without them)."""
 
-    __slots__ = ("checking", "cols", "inverse", "n", "unique")
+    __slots__ = ("checking", "cols", "inverse", "n", "request", "unique")
 
     def __init__(self, cols: list[Any], n: int) -> None:
         self.cols = cols
@@ -23,6 +24,7 @@ class Keys:
         self.unique: list[list[bytes]] = []
         self.inverse: list[Any] = []
         self.checking = False
+        self.request: list[Any] | None = None
 
 
 def encode_keys(plan: ReadPlan, cols: list[Any], n: int) -> Keys:

@@ -79,7 +79,8 @@ def test_notebooks_are_stored_without_outputs() -> None:
     import nbformat
 
     names = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
-    assert names == ["01_quickstart.ipynb", "02_latency_explorer.ipynb", "03_training_serving_parity.ipynb"]
+    assert names == ["01_quickstart.ipynb", "02_latency_explorer.ipynb", "03_training_serving_parity.ipynb",
+                     "04_serving_skew_and_drift.ipynb"]
     for name in names:
         nb = nbformat.read(NOTEBOOKS / name, as_version=4)
         for cell in nb.cells:
@@ -118,3 +119,14 @@ def test_parity_notebook_finds_the_planted_drift(redis_server, tmp_path: Path) -
     text = _text(nb)
     assert "100.00% match" in text  # the clean materialization
     assert "precomputed vector disagrees with regular path" in text and "missing online" in text
+
+
+def test_skew_and_drift_notebook_flags_the_shifted_traffic_only(redis_server, tmp_path: Path) -> None:
+    env = {"FSNB_REDIS_URL": _db(redis_server.url, 4), "FSNB_NB_QUICK": "1", "FSNB_NB_CUSTOMERS": str(CUSTOMERS)}
+    nb = execute("04_serving_skew_and_drift.ipynb", env, tmp_path)
+    assert not _errors(nb)
+    text = _text(nb)
+    assert "100.00% match" in text  # clean traffic: what was served is the training row as of request time
+    assert "0 of 20 features drifted" in text  # the normal mix against the training set
+    assert "DriftReport" in text and "features drifted (realtime_scoring):" in text  # shifted, refused by assert_ok
+    assert "<svg" in text  # the overlaid histograms

@@ -36,10 +36,12 @@ def test_every_mode_is_measured_with_a_server(served) -> None:
         assert t.client_cpu_s > 0
         assert (t.server_cpu_s > 0) == (t.mode in ("rest", "remote"))  # both sides' CPU, where there is a server
     assert "server CPU" in report.to_text()
-    # stage breakdowns for the in-process modes and the remote SDK (request, HTTP exchange, reply); plain REST
-    # is one span; stages add up to within 10% of the measured total
+    # stage breakdowns for every mode; REST and the remote SDK split into client, network and server stages (from
+    # the server's Server-Timing header); stages add up to within 10% of the measured total
     for case in report.cases:
-        assert bool(case.stages_ns) == (case.mode != "rest"), case.mode
+        assert case.stages_ns, case.mode
+        if case.mode in ("rest", "remote"):
+            assert {"client", "network", "server", "server_online"} <= set(case.stages_ns), case.mode
         if case.stages_ns:
             staged = sum(sum(v) for v in case.stages_ns.values())
             assert 0.9 <= staged / sum(case.samples_ns) <= 1.0 + 1e-9, (case.mode, case.batch)

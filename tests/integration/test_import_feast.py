@@ -170,8 +170,10 @@ def test_feast_init_template_imports_applies_and_trains_like_feast(feast_py: Pat
     assert done.returncode == 0, done.stderr
     notes = (out / "FEAST_IMPORT.md").read_text()
     for name in ("transformed_conv_rate", "transformed_conv_rate_fresh"):
-        assert f"on-demand feature view '{name}': not imported" in notes
+        assert f"on-demand feature view '{name}': imported" in notes
     assert "label view 'driver_quality_labels': not imported" in notes
+    assert "@fsnb.on_demand_feature_view(" in (out / "definitions.py").read_text()
+    _assert_ruff_clean(out / "definitions.py")
     done = subprocess.run([sys.executable, "-m", "fsnb.cli", "apply"], capture_output=True, text=True, cwd=out)
     assert done.returncode == 0, done.stderr
 
@@ -196,6 +198,20 @@ def test_feast_init_template_imports_applies_and_trains_like_feast(feast_py: Pat
     first = ours.loc[cases["compared"].to_numpy() & ours["driver_profile"].notna()].iloc[0]
     assert set(first["driver_profile"]) == {"name", "age"} and json.loads(first["driver_config"])
 
+    # the on-demand views, run from the function text Feast stored: the same values as Feast computes
+    requests = entity_df.assign(val_to_add=range(len(entity_df)), val_to_add_2=[7 * i for i in range(len(entity_df))])
+    odfv = ["transformed_conv_rate:conv_rate_plus_val1", "transformed_conv_rate:conv_rate_plus_val2"]
+    theirs = feast_training_set(feast_py, repo, requests, odfv)
+    ours = fsnb_training_set(out, requests, odfv)
+    keys = ["driver_id", "event_timestamp"]
+    theirs = theirs.assign(event_timestamp=theirs["event_timestamp"].astype(ours["event_timestamp"].dtype))
+    both = ours.merge(theirs, on=keys, suffixes=("", "_feast"), validate="one_to_one")
+    assert len(both) >= len(entity_df) // 2
+    for col in ("conv_rate_plus_val1", "conv_rate_plus_val2"):
+        assert str(ours[col].dtype) == "float64"
+        pd.testing.assert_series_equal(both[col], both[f"{col}_feast"], check_names=False, rtol=1e-9)
+    assert both["conv_rate_plus_val1"].notna().sum() > 10
+
 
 def test_sql_registry_imports_the_same_repo_as_the_file_registry(feast_py: Path, banking_data: Path,
                                                                  imported: Path, tmp_path: Path) -> None:
@@ -209,15 +225,18 @@ def test_sql_registry_imports_the_same_repo_as_the_file_registry(feast_py: Path,
     assert result.report == import_feast(imported.parent, tmp_path / "again").report
 
 
-def test_generated_definitions_pass_ruff_check_and_format(imported: Path, tmp_path: Path) -> None:
+def _assert_ruff_clean(path: Path) -> None:
     ruff = ROOT / ".venv" / "bin" / "ruff"
     if not ruff.exists():
         ruff = Path(shutil.which("ruff") or "ruff")
     config = str(ROOT / "pyproject.toml")
     for cmd in (["check", "--no-cache"], ["format", "--check", "--diff", "--no-cache"]):
-        done = subprocess.run([str(ruff), *cmd, "--config", config, str(imported / "definitions.py")],
-                              capture_output=True, text=True)
+        done = subprocess.run([str(ruff), *cmd, "--config", config, str(path)], capture_output=True, text=True)
         assert done.returncode == 0, f"ruff {cmd[0]}:\n{done.stdout}{done.stderr}"
+
+
+def test_generated_definitions_pass_ruff_check_and_format(imported: Path, tmp_path: Path) -> None:
+    _assert_ruff_clean(imported / "definitions.py")
     text = (imported / "definitions.py").read_text()
     assert "'" not in text.replace("\"'", "")  # double quotes only
     assert max(len(line) for line in text.splitlines()) <= 120

@@ -178,6 +178,7 @@ def test_refresh_after_a_view_is_deleted(store: fsnb.Store) -> None:
     from fsnb.online.writes import delete_view_data
 
     store.build_vectors("slim_service", progress=False)
+    store.build_vectors("user_service", progress=False)
     delete_view_data(store, "activity")
     keys = encode_entity_keys(list(activity.entity_columns), [list(range(1, 41))])
     # user_service and slim_service both read activity; every key gets a vector, rows or not
@@ -255,3 +256,19 @@ def test_one_get_per_entity(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> 
     assert got.to_dict()["age"][0] == 1
     client.close()
     s.close()
+
+
+def test_refresh_leaves_vectors_of_another_layout_than_the_marked_build_alone(store: fsnb.Store) -> None:
+    """A writer holding another registry snapshot than the last full build (a server worker between refreshes)
+    must not write vectors readers of the marked layout cannot read."""
+    from fsnb.online.keys import encode_entity_keys
+    from fsnb.online.vectors import refresh_vectors
+
+    for service in SERVICES:
+        store.build_vectors(service, progress=False)
+    keys = encode_entity_keys(list(activity.entity_columns), [[1, 2]])
+    assert refresh_vectors(store, keys, views=["activity"]) == 4  # both services
+    changed = fsnb.FeatureService("user_service", [activity, profile], precompute_online=True)  # views swapped
+    objects = [o for o in OBJECTS if o is not user_service] + [changed]
+    use_snapshot(store, snapshot(objects, version=3))
+    assert refresh_vectors(store, keys, views=["activity"]) == 2  # slim_service only: user_service's layout moved

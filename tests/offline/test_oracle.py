@@ -30,7 +30,8 @@ def banking(tmp_path_factory: pytest.TempPathFactory, engine_conf: EngineTestCon
     repo = tmp_path_factory.mktemp(f"banking_{engine_conf.name}")
     generate(repo, customers=CUSTOMERS, now=NOW)
     ns = runpy.run_path(str(template_dir() / "definitions.py"))
-    objects = [v for v in ns.values() if isinstance(v, (Entity, DataSource, FeatureView, FeatureService))]
+    kinds = (Entity, DataSource, FeatureView, FeatureService, fsnb.OnDemandFeatureView)
+    objects = [v for v in ns.values() if isinstance(v, kinds)]
     store = fsnb.Store(config=engine_conf.config(repo, project="oracle"))
     store.apply(objects)
     yield store, repo

@@ -38,3 +38,16 @@ def test_a_query_that_smuggles_a_second_statement_is_refused_and_never_runs(tmp_
             store.plan(_view(f"SELECT * FROM '{parquet}'; COPY (SELECT 42 AS x) TO '{target}'"))
         assert not target.exists()
         assert store.plan(_view(f"WITH t AS (SELECT * FROM '{parquet}') SELECT * FROM t")).added
+
+
+def test_an_entity_query_is_one_select_too(tmp_path: Path) -> None:
+    target = tmp_path / "written.csv"
+    parquet = tmp_path / "txn.parquet"
+    with _store(tmp_path) as store:
+        store.apply(_view(f"SELECT * FROM '{parquet}'"))
+        with pytest.raises(fsnb.errors.OfflineStoreError, match="entity_df: its query must be a single SELECT"):
+            store.get_historical_features(f"COPY (SELECT 42 AS x) TO '{target}'; SELECT * FROM '{parquet}'",
+                                          ["v:count"])
+        assert not target.exists()
+        rows = store.get_historical_features(f"SELECT customer_id, event_timestamp FROM '{parquet}'", ["v:count"])
+        assert rows.to_df()["count"].tolist() == [3]

@@ -24,8 +24,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "fsnb"
 
 LAYERS: list[set[str]] = [
     {"fsnb.errors", "fsnb.types", "fsnb.config", "fsnb._time", "fsnb._deps"},
-    {"fsnb.definitions", "fsnb.wire", "fsnb._reprs"},
-    {"fsnb.registry", "fsnb.requests", "fsnb.online", "fsnb.offline", "fsnb.http"},
+    {"fsnb.definitions", "fsnb.on_demand", "fsnb.wire", "fsnb._reprs"},
+    {"fsnb.registry", "fsnb.requests", "fsnb.transforms", "fsnb.online", "fsnb.offline", "fsnb.http"},
     {
         "fsnb._parts",
         "fsnb.serving",
@@ -35,6 +35,7 @@ LAYERS: list[set[str]] = [
         "fsnb.materialize",
         "fsnb.push",
         "fsnb.registry.apply",
+        "fsnb.served_log",
     },
     {"fsnb.store"},
     {
@@ -58,6 +59,7 @@ ALLOWED_UPWARD = {
     ("fsnb.store", "fsnb.notebook.profiler"),
     ("fsnb.store", "fsnb.notebook.explorer"),
     ("fsnb.store", "fsnb.notebook.parity"),
+    ("fsnb.store", "fsnb.notebook.drift"),
 }
 
 #: the remote serving backend is chosen by name through the online backend table: no import edge, by design

@@ -9,8 +9,9 @@ import fsnb
 
 PUBLIC = {
     "Array", "Bool", "Bytes", "Config", "CsvSource", "DuckDBSource", "Entity", "FeatureService", "FeatureView",
-    "Field", "Float32", "Float64", "Int32", "Int64", "Json", "Map", "ParquetSource", "PushSource", "Store",
-    "String", "Struct", "UnixTimestamp", "__version__", "errors", "load_definitions",
+    "Field", "Float32", "Float64", "Int32", "Int64", "Json", "Map", "OnDemandFeatureView", "ParquetSource",
+    "PushSource", "RequestSource", "Store", "String", "Struct", "UnixTimestamp", "__version__", "errors",
+    "load_definitions", "on_demand_feature_view",
 }
 
 

@@ -336,6 +336,8 @@ def test_snapshot_is_cached_and_costs_one_version_query_after_the_ttl(repo: Path
     reader = Registry(url, project="bank", cache_ttl_seconds=3600)
     first = reader.snapshot()
     counter = StatementCounter(reader.engine)
+    if reader._sqlite_conn is not None:  # a SQLite registry is read with sqlite3, not through the engine
+        reader._sqlite_conn.set_trace_callback(lambda sql: counter.statements.append(sql.split(None, 1)[0].upper()))
     assert reader.snapshot() is first and counter.count("SELECT") == 0  # inside the TTL: no query at all
 
     reader._checked_at -= 7200  # the TTL has passed

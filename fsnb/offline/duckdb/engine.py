@@ -125,7 +125,9 @@ class DuckDBEngine(OfflineEngine):
     # --------------------------------------------------------------------------------------- training sets
 
     def query(self, sql: str) -> pa.Table:
-        return self.db.fetch_arrow(sql, what="running the entity query")
+        from fsnb.offline.duckdb.sources import single_select
+
+        return self.db.fetch_arrow(single_select(sql, "entity_df"), what="running the entity query")
 
     def point_in_time(self, entity: EntityFrame, request: FeatureRequest) -> TrainingJob:
         import pyarrow as pa

@@ -134,6 +134,71 @@ merchant_stats = fsnb.FeatureView(
     tags={"team": "fraud"},
 )
 
+# -------------------------------------------------------------------------------------- on-demand features
+# Computed at request time from stored features and the transaction being scored, by the same function for
+# training sets (request columns come from entity_df) and online reads (next to the join keys in the entity rows).
+
+payment = fsnb.RequestSource(
+    "payment",
+    schema=[fsnb.Field("amount", fsnb.Float64)],
+    description="The amount of the card payment being scored.",
+)
+
+payment_location = fsnb.RequestSource(
+    "payment_location",
+    schema=[fsnb.Field("txn_region", fsnb.String)],
+    description="Where the card payment being scored happens.",
+)
+
+
+@fsnb.on_demand_feature_view(
+    sources=[transaction_stats[["txn_amount_avg_7d", "txn_amount_max_7d"]], payment],
+    schema=[
+        fsnb.Field("amount_over_avg_7d", fsnb.Float64, description="This amount over the 7-day average."),
+        fsnb.Field("exceeds_max_7d", fsnb.Bool, description="Larger than any payment of the last 7 days."),
+    ],
+    mode="python",
+)
+def amount_vs_history(inputs):
+    """How this transaction's amount compares with the customer's recent payments."""
+    ratio, exceeds = [], []
+    for amount, avg, top in zip(inputs["amount"], inputs["txn_amount_avg_7d"], inputs["txn_amount_max_7d"]):
+        ratio.append(amount / avg if amount is not None and avg else None)
+        exceeds.append(amount > top if amount is not None and top is not None else None)
+    return {"amount_over_avg_7d": ratio, "exceeds_max_7d": exceeds}
+
+
+@fsnb.on_demand_feature_view(
+    sources=[customer_demographics[["region"]], payment_location],
+    schema=[fsnb.Field("is_foreign_txn", fsnb.Bool, description="Paid outside the customer's home region.")],
+    mode="pandas",
+)
+def foreign_transaction(inputs):
+    """Whether the transaction happens outside the customer's region (null when either is unknown)."""
+    import pandas as pd
+
+    out = pd.DataFrame(index=inputs.index)
+    out["is_foreign_txn"] = (inputs["txn_region"] != inputs["region"]).astype("boolean")
+    out.loc[inputs["region"].isna() | inputs["txn_region"].isna(), "is_foreign_txn"] = pd.NA
+    return out
+
+
+@fsnb.on_demand_feature_view(
+    sources=[transaction_stats[["txn_count_24h", "txn_count_7d"]]],
+    schema=[fsnb.Field("txn_velocity", fsnb.Float64, description="Share of the week's payments made today.")],
+    mode="python",
+    write_to_online_store=True,
+)
+def transaction_velocity(inputs):
+    """Computed as transaction_stats rows are written online (materialize, push); online reads return it stored."""
+    return {
+        "txn_velocity": [
+            day / week if day is not None and week else None
+            for day, week in zip(inputs["txn_count_24h"], inputs["txn_count_7d"])
+        ]
+    }
+
+
 # ---------------------------------------------------------------------------------------- feature services
 
 realtime_scoring = fsnb.FeatureService(
@@ -150,4 +215,17 @@ risk_model = fsnb.FeatureService(
         customer_demographics[["credit_score", "annual_income", "is_premium"]],
     ],
     description="The credit-risk model's inputs: a projection of two views.",
+)
+
+transaction_scoring = fsnb.FeatureService(
+    "transaction_scoring",
+    [
+        transaction_stats[["txn_count_24h", "declined_ratio_7d", "foreign_txn_ratio_30d"]],
+        customer_demographics[["credit_score", "is_premium"]],
+        amount_vs_history,
+        foreign_transaction,
+        transaction_velocity,
+    ],
+    precompute_online=True,
+    description="The fraud model's inputs: stored features and on-demand ones (request data: amount, txn_region).",
 )
