@@ -65,7 +65,8 @@ class Target:
 
 def resolve_target(store: Store, features: Any) -> Target:
     """Resolve ``features`` (any form :mod:`fsnb.requests` takes) against the store's registry."""
-    request = FeatureRequest.resolve(store.snapshot(), features)
+    # full names: views may share a feature name (reads name their own output columns)
+    request = FeatureRequest.resolve(store.snapshot(), features, full_feature_names=True)
     views = tuple(r.view for r in request.views)
     extra = (tuple(t.view for t in request.transforms), tuple(r.view for r in request.base.views),
              request.request_fields)

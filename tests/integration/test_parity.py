@@ -142,3 +142,18 @@ def test_a_vector_not_rebuilt_after_a_low_level_write_disagrees_with_the_regular
     assert _reasons(report, 5, "precomputed") == {"transaction_stats__txn_count_24h": VECTOR_DISAGREES}
     assert _reasons(report, 5, "direct") == {"transaction_stats__txn_count_24h": VALUE_DIFFERS}
     assert "precomputed vector disagrees" in report._repr_html_()
+
+
+def test_a_service_whose_views_share_a_feature_name_is_checked(store: Store) -> None:
+    import fsnb
+
+    stats = store.get_feature_view("transaction_stats")
+    mirror = fsnb.FeatureView("transaction_mirror", entities=[store.get_entity("customer")],
+                              schema=[fsnb.Field("txn_count_7d", fsnb.Int64)], source=stats.source.batch_source,
+                              ttl=stats.ttl)
+    both = fsnb.FeatureService("counts_twice", [stats[["txn_count_7d"]], mirror])
+    store.apply([mirror, both])
+    store.materialize_incremental(datetime.now(UTC), views=["transaction_mirror"], progress=False)
+    report = store.parity_check("counts_twice", entities=_everyone())
+    report.assert_ok()
+    assert set(report.by_feature()["view"]) == {"transaction_stats", "transaction_mirror"}
