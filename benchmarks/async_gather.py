@@ -15,10 +15,8 @@ import argparse
 import asyncio
 import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -41,13 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     import rest as bench  # benchmarks/rest.py
 
     import fsnb
-    from tests.servers import RedisServer
 
-    redis = RedisServer().start()
-    tmp = Path(tempfile.mkdtemp(prefix="fsnb-gather-"))
-    try:
-        repo = tmp / "banking"
-        bench.build_repo(repo, redis.url, customers)
+    with bench.banking_on_redis(customers, "fsnb-gather-") as (_tmp, repo, redis):
         store = fsnb.Store(repo, online_store=redis.url)
         rng = random.Random(11)
 
@@ -76,9 +69,6 @@ def main(argv: list[str] | None = None) -> int:
         for k, ns in got.items():
             p50 = statistics.median(ns) / 1e6
             print(f"gather k   {k:>4d} {p50:>9.3f} {k / p50 * 1e3:>10.0f}")
-    finally:
-        redis.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

@@ -21,11 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -129,13 +127,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import rest as bench  # benchmarks/rest.py
 
-    from tests.servers import RedisServer
 
-    redis = RedisServer().start()
-    tmp = Path(tempfile.mkdtemp(prefix="fsnb-first-read-"))
-    try:
-        repo = tmp / "banking"
-        bench.build_repo(repo, redis.url, customers)
+    with bench.banking_on_redis(customers, "fsnb-first-read-") as (tmp, repo, redis):
         env = {**os.environ, "FSNB_ONLINE_STORE": redis.url, "PYTHONPATH": str(ROOT)}
         pythons = {"fsnb": (sys.executable, repo)}
         if with_feast:
@@ -162,9 +155,6 @@ def main(argv: list[str] | None = None) -> int:
             print(line)
         fs = {k: statistics.median(x[k] for x in results["fsnb"]) for k in results["fsnb"][0]}
         print(f"\nfsnb to_df / pandas floor at 1 row: {fs['to_df_p50_ms'] / fs['pandas_floor_p50_ms']:.2f}")
-    finally:
-        redis.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

@@ -51,6 +51,31 @@ SERVICE = "realtime_scoring"
 # ------------------------------------------------------------------------------------------------ setup
 
 
+@contextlib.contextmanager
+def banking_on_redis(customers: int, prefix: str) -> Iterator[tuple[Path, Path, Any]]:
+    """A private redis-server and a temporary folder holding the banking repo (``customers``, applied and
+    materialized into that Redis): ``(folder, repo, redis)``, removed afterwards."""
+    from tests.servers import RedisServer
+
+    redis = RedisServer().start()
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        repo = tmp / "banking"
+        build_repo(repo, redis.url, customers)
+        yield tmp, repo, redis
+    finally:
+        redis.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def build_repo_with(checkout: Path, path: Path, redis_url: str, customers: int) -> None:
+    """:func:`build_repo` run by another working copy's fsnb (A/B runs: each side reads data it wrote)."""
+    code = ("from pathlib import Path; import rest; "
+            f"rest.build_repo(Path({str(path)!r}), {redis_url!r}, {customers})")
+    subprocess.run([sys.executable, "-c", code], cwd=checkout / "benchmarks", check=True,
+                   env={**os.environ, "PYTHONPATH": f"{checkout}{os.pathsep}{checkout / 'benchmarks'}"})
+
+
 def build_repo(path: Path, redis_url: str, customers: int) -> None:
     import fsnb
     from fsnb.examples.banking import init_repo

@@ -235,18 +235,15 @@ def main(argv: list[str] | None = None) -> int:
 
     import rest as bench  # benchmarks/rest.py
 
-    from tests.servers import RedisServer
 
-    redis = RedisServer().start()
-    tmp = Path(tempfile.mkdtemp(prefix="fsnb-wrk-"))
-    try:
-        repo = tmp / "banking"
-        bench.build_repo(repo, redis.url, customers)
+    with bench.banking_on_redis(customers, "fsnb-wrk-") as (tmp, repo, redis):
         script = wrk_script(tmp, read_bodies(customers))
         with contextlib.ExitStack() as stack:
             servers = {"fsnb": stack.enter_context(fsnb_server(repo, redis.url, args.workers))}
-            if args.base is not None:
-                servers["base"] = stack.enter_context(fsnb_server(repo, redis.url, args.workers, args.base))
+            if args.base is not None:  # its own repo and Redis database: each side reads data it wrote
+                base_repo, base_url = tmp / "banking_base", redis.url.rsplit("/", 1)[0] + "/1"
+                bench.build_repo_with(args.base, base_repo, base_url, customers)
+                servers["base"] = stack.enter_context(fsnb_server(base_repo, base_url, args.workers, args.base))
             print(f"# fsnb serve --workers {args.workers}, wrk 1 thread, {seconds:g} s per run, 1-row "
                   f"{SERVICE} by name, {customers} customers, median of {args.rounds} interleaved run(s)")
             print(HEADER)
@@ -260,9 +257,6 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"ratio new/base {c:>5d} {a['requests_per_s'] / b['requests_per_s']:>7.3f} "
                           f"{a['p50_ms'] / b['p50_ms']:>7.3f} {a['p99_ms'] / b['p99_ms']:>7.3f} "
                           f"{a['server_cpu_us'] / b['server_cpu_us']:>8.3f}")
-    finally:
-        redis.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

@@ -15,10 +15,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -73,13 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     import rest as bench  # benchmarks/rest.py
 
     import fsnb
-    from tests.servers import RedisServer
 
-    redis = RedisServer().start()
-    tmp = Path(tempfile.mkdtemp(prefix="fsnb-served-log-"))
-    try:
-        repo = tmp / "banking"
-        bench.build_repo(repo, redis.url, customers)
+    with bench.banking_on_redis(customers, "fsnb-served-log-") as (tmp, repo, redis):
         log_dir = tmp / "served_log"
         enable_logging_by_env(repo, log_dir)
         script = wrk_script(tmp, read_bodies(customers))
@@ -115,9 +108,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n# served log: {len(logged):,} rows, {logged['request_id'].nunique() if len(logged) else 0:,} "
               f"request ids; wrk completed {completed_on:,.0f} timed requests against 'on' "
               "(plus its warm-up run)")
-    finally:
-        redis.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

@@ -29,30 +29,33 @@ _UTC = _dt.UTC
 
 def run(view: OnDemandFeatureView, inputs: dict[str, list[Any]], n: int) -> list[list[Any]]:
     """The view's outputs (one list of ``n`` Python values per declared feature, in order) for ``inputs``."""
-    fn = view.udf
-    if view.mode == "python":
-        try:
-            out = fn(inputs)
-        except Exception as e:
-            raise _raised(view, e) from e
-        if type(out) is not dict and not isinstance(out, Mapping):
-            raise TransformError(
-                f"on-demand view {view.name!r} (python mode) returned {type(out).__name__}; return a dict of lists "
-                f"with keys {list(view.feature_names)}"
-            )
-        return [_checked(view, f.name, f.dtype, out, n) for f in view.features]
-    frame = _frame(view, inputs, n)
+    return _outputs(view, _call(view, inputs, n), n)
+
+
+def _call(view: OnDemandFeatureView, inputs: dict[str, list[Any]], n: int) -> Any:
+    """The function's own result for ``inputs``: a mapping (python mode) or a DataFrame (pandas mode)."""
+    python = view.mode == "python"
     try:
-        out = fn(frame)
+        out = view.udf(inputs if python else _frame(view, inputs, n))
     except Exception as e:
         raise _raised(view, e) from e
-    if not hasattr(out, "columns") or not hasattr(out, "__getitem__"):
+    if python and type(out) is not dict and not isinstance(out, Mapping):
+        raise TransformError(
+            f"on-demand view {view.name!r} (python mode) returned {type(out).__name__}; return a dict of lists "
+            f"with keys {list(view.feature_names)}"
+        )
+    if not python and (not hasattr(out, "columns") or not hasattr(out, "__getitem__")):
         raise TransformError(
             f"on-demand view {view.name!r} (pandas mode) returned {type(out).__name__}; return a DataFrame with "
             f"columns {list(view.feature_names)}"
         )
-    columns = {f.name: series_values(out[f.name]) for f in view.features if f.name in out.columns}
-    return [_checked(view, f.name, f.dtype, columns, n) for f in view.features]
+    return out
+
+
+def _outputs(view: OnDemandFeatureView, out: Any, n: int) -> list[list[Any]]:
+    if view.mode != "python":
+        out = {f.name: series_values(out[f.name]) for f in view.features if f.name in out.columns}
+    return [_checked(view, f.name, f.dtype, out, n) for f in view.features]
 
 
 def request_column(view_names: str, field_name: str, dtype: DType, values: Any) -> list[Any]:
@@ -80,13 +83,12 @@ def sample_inputs(view: OnDemandFeatureView, n: int = 3) -> dict[str, list[Any]]
 def check_view(view: OnDemandFeatureView) -> None:
     """Run the function once on generated inputs; raises DefinitionError when it fails or its output does not fit
     the declared schema (missing or extra columns, wrong dtypes)."""
-    inputs = sample_inputs(view)
     try:
-        out = run(view, inputs, 3)
+        out = _call(view, sample_inputs(view), 3)
+        _outputs(view, out, 3)
     except TransformError as e:
         raise DefinitionError(f"{e} (on generated input at apply: fix the function or its schema)") from None
-    del out
-    extra = _extra_outputs(view, inputs)
+    extra = [c for c in map(str, out.columns if view.mode != "python" else out) if c not in view.feature_names]
     if extra:
         raise DefinitionError(
             f"on-demand view {view.name!r} returns column(s) {extra} its schema does not declare; declare them or "
@@ -105,13 +107,6 @@ def _raised(view: OnDemandFeatureView, e: Exception) -> TransformError:
     elif isinstance(e, KeyError):
         hint = f" (its inputs are {list(f.name for f in view.input_fields)})"
     return TransformError(f"on-demand view {view.name!r}: its function raised {type(e).__name__}: {e}{hint}")
-
-
-def _extra_outputs(view: OnDemandFeatureView, inputs: dict[str, list[Any]]) -> list[str]:
-    fn = view.udf
-    out = fn(inputs) if view.mode == "python" else fn(_frame(view, inputs, 3))
-    names = list(out) if view.mode == "python" else [str(c) for c in out.columns]
-    return [c for c in names if c not in view.feature_names]
 
 
 def _frame(view: OnDemandFeatureView, inputs: dict[str, list[Any]], n: int) -> Any:

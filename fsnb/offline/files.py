@@ -21,10 +21,12 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import glob
+import logging
 import os
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fsnb.definitions import CsvSource, DataSource, ParquetSource
 from fsnb.errors import DataValidationError, OfflineStoreError, RequestError
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 
     from fsnb.config import Config
 
-__all__ = ["append_file", "conform", "has_files", "source_paths"]
+__all__ = ["append_file", "check_source_columns", "conform", "has_files", "no_history_yet", "source_paths"]
 
 _GLOB = frozenset("*?[")
 
@@ -213,3 +215,33 @@ def _append_csv(path: str, table: pa.Table) -> None:
         except BaseException:
             f.truncate(size)  # a failed append leaves the file as it was
             raise
+
+
+def no_history_yet(view: Any, config: Config) -> bool:
+    """Whether ``view`` reads a PushSource whose Parquet history has no file yet (apply accepts that): its offline
+    rows are none, and a warning says so."""
+    from fsnb.definitions import PushSource
+
+    source = view.source.batch_source
+    if isinstance(view.source, PushSource) and isinstance(source, ParquetSource) and not has_files(source, config):
+        logging.getLogger("fsnb.offline").warning(
+            "feature view %r has no offline rows yet: its source has no files", view.name
+        )
+        return True
+    return False
+
+
+def check_source_columns(view: Any, features: Iterable[str], columns: Iterable[str]) -> None:
+    """Raise OfflineStoreError naming ``view`` when its source lacks a join key, one of ``features`` or a
+    timestamp column."""
+    source = view.source.batch_source
+    have = set(columns)
+    needed = [*view.join_keys, *features, source.timestamp_field]
+    if source.created_timestamp_column:
+        needed.append(source.created_timestamp_column)
+    missing = [c for c in needed if c not in have]
+    if missing:
+        raise OfflineStoreError(
+            f"the source of feature view {view.name!r} ({source.name!r}) has no column(s) {missing}; it has "
+            f"{sorted(have)}: fix the source or the view and run `fsnb apply`"
+        )

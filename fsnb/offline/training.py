@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from fsnb.offline.base import OfflineEngine
     from fsnb.requests import FeatureRequest
 
-__all__ = ["DEFAULT_TIMESTAMP", "ROW_COLUMN", "EntityFrame", "TrainingJob", "training_set"]
+__all__ = ["DEFAULT_TIMESTAMP", "ROW_COLUMN", "EntityFrame", "TrainingJob", "check_entity_columns", "training_set"]
 
 DEFAULT_TIMESTAMP = "event_timestamp"
 #: position of each entity row in the caller's frame, added to :attr:`EntityFrame.keys`.
@@ -61,14 +61,7 @@ class EntityFrame:
         entity = _entity_frame(entity_df)
         columns = [str(c) for c in entity.columns] if _is_pandas(entity) else list(entity.column_names)
         ts_col = timestamp_column or _timestamp_column(entity, columns)
-        if ts_col not in columns:
-            raise MissingJoinKeyError(f"entity_df has no timestamp column {ts_col!r}; its columns are {columns}")
-        clash = sorted(set(request.output_names) & set(columns))
-        if clash:
-            raise RequestError(
-                f"entity_df already has column(s) {clash} that a requested feature would produce: rename them, "
-                "or pass full_feature_names=True"
-            )
+        check_entity_columns(columns, ts_col, request)
         key_fields = {f.name: f for f in request.join_keys}
         keys = _check_keys(entity, columns, [*key_fields, ts_col], key_fields, request)
         keys = keys.append_column(ROW_COLUMN, pa.array(np.arange(keys.num_rows)))
@@ -192,13 +185,22 @@ def training_set(engine: OfflineEngine, entity_df: Any, request: FeatureRequest)
             "Arrow table, not a frame that stays in the cluster"
         )
     _check_request_data(list(entity.columns), request)
-    clash = sorted(set(request.output_names) & set(entity.columns))
+    check_entity_columns(list(entity.columns), entity.timestamp_column, request)
+    return job.with_transforms(request)
+
+
+def check_entity_columns(columns: Sequence[str], timestamp_column: str, request: FeatureRequest) -> None:
+    """Raise when the entity frame lacks its timestamp column or already has a column a feature would produce."""
+    if timestamp_column not in columns:
+        raise MissingJoinKeyError(
+            f"entity_df has no timestamp column {timestamp_column!r}; its columns are {list(columns)}"
+        )
+    clash = sorted(set(request.output_names) & set(columns))
     if clash:
         raise RequestError(
             f"entity_df already has column(s) {clash} that a requested feature would produce: rename them, "
             "or pass full_feature_names=True"
         )
-    return job.with_transforms(request)
 
 
 def _columns_of(entity_df: Any) -> list[str] | None:

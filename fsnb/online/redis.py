@@ -130,23 +130,34 @@ def _raise_errors(replies: list[Any]) -> list[Any]:
 
 
 def _read_replies(conn: Any, n: int) -> list[Any]:
-    """``n`` replies from a connection: straight from the hiredis reader when there is one (one Python call per
-    reply instead of redis-py's per-reply bookkeeping), else through ``read_response``."""
+    """``n`` replies from a connection (:func:`read_raw`); the first error reply is raised once all are read."""
+    return _raise_errors(read_raw(conn, n))
+
+
+def read_raw(conn: Any, n: int) -> list[Any]:
+    """``n`` replies, error replies included as exception values: straight from the hiredis reader when there is
+    one (one Python call per reply instead of redis-py's per-reply bookkeeping), else through ``read_response``."""
     parser = getattr(conn, "_parser", None)
     reader = getattr(parser, "_reader", None)
     if reader is None or _NOT_ENOUGH is None:
-        return [conn.read_response() for _ in range(n)]
+        out = []
+        for _ in range(n):
+            try:
+                out.append(conn.read_response())
+            except redis.ResponseError as e:
+                out.append(e)
+        return out
     gets = reader.gets
     fill = parser.read_from_socket  # type: ignore[union-attr]
-    out: list[Any] = []
-    append = out.append
+    replies: list[Any] = []
+    append = replies.append
     for _ in range(n):
         r = gets()
         while r is _NOT_ENOUGH:
             fill()
             r = gets()
         append(r)
-    return _raise_errors(out)
+    return replies
 
 
 def _read_columns(conn: Any, n: int, width: int) -> list[list[Any]]:

@@ -47,7 +47,7 @@ from fsnb.online.base import (
     SupportsVectors,
     hash_columns,
 )
-from fsnb.online.redis import _WRITE_LUA, _AsyncLink, _escape_glob, _pack, _split, translated
+from fsnb.online.redis import _WRITE_LUA, _AsyncLink, _escape_glob, _pack, _split, read_raw, translated
 from fsnb.online.redis_topology_configs import RedisClusterConfig
 
 __all__ = ["RedisClusterOnlineStore", "key_slot"]
@@ -69,37 +69,6 @@ def key_slot(key: bytes) -> int:
         if end > start + 1:
             key = key[start + 1 : end]
     return crc_hqx(key, 0) & (SLOTS - 1)
-
-
-try:  # the hiredis reader's "incomplete" marker, as redis-py configures it
-    from redis._parsers.hiredis import NOT_ENOUGH_DATA as _NOT_ENOUGH
-except ImportError:  # pragma: no cover - other redis-py layouts read reply by reply
-    _NOT_ENOUGH = None
-
-
-def _read_raw(conn: Any, n: int) -> list[Any]:
-    """``n`` replies, error replies included as exception values (each is handled per command)."""
-    parser = getattr(conn, "_parser", None)
-    reader = getattr(parser, "_reader", None)
-    if reader is None or _NOT_ENOUGH is None:
-        out = []
-        for _ in range(n):
-            try:
-                out.append(conn.read_response())
-            except redis.ResponseError as e:
-                out.append(e)
-        return out
-    gets = reader.gets
-    fill = parser.read_from_socket  # type: ignore[union-attr]
-    replies: list[Any] = []
-    append = replies.append
-    for _ in range(n):
-        r = gets()
-        while r is _NOT_ENOUGH:
-            fill()
-            r = gets()
-        append(r)
-    return replies
 
 
 # ---------------------------------------------------------------------------------------------- commands
@@ -543,7 +512,7 @@ class RedisClusterOnlineStore(
             failure: BaseException | None = None
             for node, conn, idx, asking, n in sent:
                 try:
-                    replies = _read_raw(conn, n)
+                    replies = read_raw(conn, n)
                 except _CONNECTION as e:
                     conn.disconnect()
                     attempt.lost(node, idx, e)

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, ClassVar
 
 from fsnb._time import to_utc, utc_naive
 from fsnb.definitions import DuckDBSource, ParquetSource, PushSource
-from fsnb.errors import OfflineStoreError, RequestError
+from fsnb.errors import RequestError
 from fsnb.offline.base import BATCH_ROWS, OfflineEngine, ViewWindow
 from fsnb.offline.duckdb.connection import Database, quote, timestamp_sql, translate
-from fsnb.offline.files import append_file, has_files
+from fsnb.offline.files import append_file, check_source_columns, has_files, no_history_yet
 
 if TYPE_CHECKING:
     import duckdb
@@ -88,24 +88,12 @@ class DuckDBEngine(OfflineEngine):
         timestamp columns (:class:`~fsnb.errors.OfflineStoreError` naming the view and the missing columns)."""
         from fsnb.offline.duckdb.sources import source_relation
 
-        source = view.source.batch_source
-        if isinstance(view.source, PushSource) and isinstance(source, ParquetSource) and not has_files(
-            source, self.config
-        ):  # a PushSource before its first offline push (apply accepts that): no history yet
-            log.warning("feature view %r has no offline rows yet: its source has no files", view.name)
+        if no_history_yet(view, self.config):  # a PushSource before its first offline push
             relation = self._no_rows_yet(view)
         else:
-            relation = source_relation(source, self.config)
+            relation = source_relation(view.source.batch_source, self.config)
         types = self.db.columns(relation, f"reading the source of feature view {view.name!r}")
-        needed = [*view.join_keys, *features, source.timestamp_field]
-        if source.created_timestamp_column:
-            needed.append(source.created_timestamp_column)
-        missing = [c for c in needed if c not in types]
-        if missing:
-            raise OfflineStoreError(
-                f"the source of feature view {view.name!r} ({source.name!r}) has no column(s) {missing}; it has "
-                f"{sorted(types)}: fix the source or the view and run `fsnb apply`"
-            )
+        check_source_columns(view, features, types)
         return relation, types
 
     def _no_rows_yet(self, view: FeatureView) -> str:

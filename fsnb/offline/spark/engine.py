@@ -17,7 +17,7 @@ from fsnb._time import utc_naive
 from fsnb.definitions import DuckDBSource, ParquetSource, PushSource
 from fsnb.errors import OfflineStoreError, RequestError
 from fsnb.offline.base import BATCH_ROWS, OfflineEngine, ViewWindow
-from fsnb.offline.files import append_file, has_files
+from fsnb.offline.files import append_file, check_source_columns, has_files, no_history_yet
 from fsnb.offline.spark.pit import CREATED, EVENT, q
 from fsnb.offline.spark.session import engine_session, translate
 
@@ -108,22 +108,11 @@ class SparkEngine(OfflineEngine):
         source = view.source.batch_source
         features = list(features)
         with translate(f"reading the source of feature view {view.name!r}"):
-            if isinstance(view.source, PushSource) and isinstance(source, ParquetSource) and not has_files(
-                source, self.config
-            ):  # a PushSource before its first offline push (apply accepts that): no history yet
-                log.warning("feature view %r has no offline rows yet: its source has no files", view.name)
+            if no_history_yet(view, self.config):  # a PushSource before its first offline push
                 return self._no_rows_yet(view, features)
             frame = source_frame(self.spark, source, self.config)
             types = {f.name: f.dataType for f in frame.schema.fields}
-            needed = [*view.join_keys, *features, source.timestamp_field]
-            if source.created_timestamp_column:
-                needed.append(source.created_timestamp_column)
-            missing = [c for c in needed if c not in types]
-            if missing:
-                raise OfflineStoreError(
-                    f"the source of feature view {view.name!r} ({source.name!r}) has no column(s) {missing}; it has "
-                    f"{sorted(types)}: fix the source or the view and run `fsnb apply`"
-                )
+            check_source_columns(view, features, types)
             created = source.created_timestamp_column
             return frame.select(
                 *(F.col(q(k)) for k in view.join_keys),

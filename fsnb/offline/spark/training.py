@@ -223,7 +223,7 @@ def spark_entity_job(
     from pyspark.sql.pandas.types import to_arrow_type
 
     from fsnb.errors import JoinKeyTypeError, MissingJoinKeyError
-    from fsnb.offline.training import DEFAULT_TIMESTAMP
+    from fsnb.offline.training import DEFAULT_TIMESTAMP, check_entity_columns
 
     columns = frame.columns
     types = {f.name: f.dataType for f in frame.schema.fields}
@@ -231,14 +231,7 @@ def spark_entity_job(
     if ts_col is None:
         stamps = [c for c, t in types.items() if t.typeName() in ("timestamp", "timestamp_ntz", "date")]
         ts_col = DEFAULT_TIMESTAMP if DEFAULT_TIMESTAMP in columns or len(stamps) != 1 else stamps[0]
-    if ts_col not in columns:
-        raise MissingJoinKeyError(f"entity_df has no timestamp column {ts_col!r}; its columns are {columns}")
-    clash = sorted(set(request.output_names) & set(columns))
-    if clash:
-        raise RequestError(
-            f"entity_df already has column(s) {clash} that a requested feature would produce: rename them, "
-            "or pass full_feature_names=True"
-        )
+    check_entity_columns(columns, ts_col, request)
     for field in request.join_keys:
         if field.name not in columns:
             needing = [r.view.name for r in request.views if field.name in r.view.join_keys]
