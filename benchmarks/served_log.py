@@ -6,8 +6,10 @@ A private redis-server, the banking example materialized into it, two ``python -
 the same repo, one with ``feature_server.logging`` off and one with it on (every request logged,
 ``sample_rate: 1``), and ``wrk`` (one thread, keep-alive, 1-row ``realtime_scoring`` reads by name, see
 ``benchmarks/rest_wrk.py``) against each in turn. Prints the medians per server and connection count, then the
-ratio on/off of requests/s and the p50 difference in µs (the budget: ≥ 0.95 and ≤ 20 µs), and the rows the log
-holds afterwards (every request exactly once: the count must equal the requests wrk completed against "on").
+ratio on/off of requests/s and the p50 difference in µs (the budget: ≥ 0.95 and ≤ 20 µs), the CPU per request
+the workers added and what the shipper (the process converting the workers' segments to Parquet) spent, and the
+rows the log holds afterwards (every request exactly once: the count must equal the requests wrk completed against
+"on").
 """
 
 from __future__ import annotations
@@ -40,6 +42,25 @@ from rest_wrk import (  # noqa: E402 - benchmarks/rest_wrk.py, after the path is
 def server(repo: Path, redis_url: str, logging: bool) -> contextlib.AbstractContextManager[tuple[str, Any]]:
     """``python -m fsnb.server --workers 1`` over ``repo`` with served-feature logging on or off: (URL, process)."""
     return fsnb_server(repo, redis_url, 1, extra_env={"FSNB_BENCH_LOG_SERVED": "true" if logging else "false"})
+
+
+def shipper_cpu(server_pid: int) -> float:
+    """CPU seconds used so far by the server's served-log shipper (0 without one)."""
+    import psutil
+
+    total = 0.0
+    try:
+        children = psutil.Process(server_pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return 0.0
+    for child in children:
+        try:
+            if "fsnb.server.log_shipper" in " ".join(child.cmdline()):
+                t = child.cpu_times()
+                total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
 
 
 def enable_logging_by_env(repo: Path, log_dir: Path) -> None:
@@ -87,7 +108,11 @@ def main(argv: list[str] | None = None) -> int:
                     for name in ("off", "on"):  # A B A B
                         url, proc = servers[name]
                         settle([p.pid for _, p in servers.values()])
+                        ship0 = shipper_cpu(proc.pid)
                         r = run_wrk(url, script, c, seconds, proc.pid)
+                        shipped = (shipper_cpu(proc.pid) - ship0) / r["requests"] * 1e6 if r["requests"] else 0.0
+                        r["shipper_cpu_us"] = shipped
+                        r["server_cpu_us"] -= shipped  # the workers' (and master's) own
                         runs.setdefault((name, c), []).append(r)
                         if name == "on":
                             completed_on += r["requests"]
@@ -97,17 +122,21 @@ def main(argv: list[str] | None = None) -> int:
         print(HEADER)
         for (name, c), r in med.items():
             print(row(f"logging {name}", c, r), flush=True)
-        print(f"\n# on / off: {'conns':>5s} {'req/s':>7s} {'p50 Δ µs':>9s} {'CPU/req Δ µs':>13s}")
+        print(f"\n# on / off: {'conns':>5s} {'req/s':>7s} {'p50 Δ µs':>9s} {'worker CPU/req Δ µs':>20s} "
+              f"{'shipper CPU/req µs':>19s}")
         for c in conns:
             a, b = med[("on", c)], med[("off", c)]
             print(f"ratio on/off {c:>5d} {a['requests_per_s'] / b['requests_per_s']:>7.3f} "
-                  f"{(a['p50_ms'] - b['p50_ms']) * 1e3:>9.1f} {a['server_cpu_us'] - b['server_cpu_us']:>13.1f}")
+                  f"{(a['p50_ms'] - b['p50_ms']) * 1e3:>9.1f} {a['server_cpu_us'] - b['server_cpu_us']:>20.1f} "
+                  f"{a['shipper_cpu_us']:>19.1f}")
         with fsnb.Store(repo, online_store=redis.url,
                         feature_server={"logging": {"path": str(log_dir)}}) as store:
             logged = store.served_log(SERVICE)
         print(f"\n# served log: {len(logged):,} rows, {logged['request_id'].nunique() if len(logged) else 0:,} "
               f"request ids; wrk completed {completed_on:,.0f} timed requests against 'on' "
               "(plus its warm-up run)")
+        left = list((log_dir / "_spool").glob("*.seg"))
+        print(f"# segments left unconverted in the spool after the servers stopped: {len(left)}")
     return 0
 
 

@@ -200,10 +200,11 @@ class AuthConfig:
 class ServedLogConfig:
     """Served-feature logging (``feature_server.logging``; ``Store(log_served=...)`` for direct reads).
 
-    Each sampled read (keys, values, statuses, event times, request time and id, duration) is queued off the
-    request path and written by a background thread, every ``flush_interval`` seconds, as Parquet files under
-    ``path`` (``<repo>/.fsnb/served_log`` by default) partitioned by service and date. A full queue
-    (``max_queue`` records) drops and counts. Values of views tagged ``sensitive: "true"`` are left out unless
+    Each sampled read (keys, request data, values, statuses, event times, request time and id, duration) is
+    queued off the request path as bytes; every ``flush_interval`` seconds a background thread writes what is
+    queued (``fsnb serve``: a segment its shipper process converts) as Parquet files under ``path``
+    (``<repo>/.fsnb/served_log`` by default) partitioned by service and date. A full queue (``max_queue`` reads)
+    drops and counts. Values of views tagged ``sensitive: "true"`` are left out unless
     ``log_sensitive``; files older than ``retention_days`` are removed (0 keeps them).
     """
 

@@ -52,6 +52,7 @@ __all__ = [
     "error_from_body",
     "event_time_texts",
     "json_column",
+    "json_values",
     "response_columns",
 ]
 
@@ -246,22 +247,28 @@ def decode_json(body: bytes | dict[str, Any]) -> Columns:
     out: ColumnList = []
     parsed: dict[str, datetime | None] = {EPOCH_TEXT: None}
     for name, dtype, res in zip(names, dtypes, doc["results"]):
-        values = res["values"]
-        if dtype == "json":
-            values = [v if not isinstance(v, str) else json.loads(v) for v in values]
-        elif dtype == "bytes":
-            values = [None if v is None else base64.b64decode(v) for v in values]
-        elif dtype == "unix_timestamp":
-            values = [None if v is None else _parse_ts(v) for v in values]
-        elif dtype is not None and dtype.startswith("array<bytes"):
-            values = [None if v is None else [None if x is None else base64.b64decode(x) for x in v] for v in values]
-        elif dtype is not None and dtype.startswith("array<unix_timestamp"):
-            values = [None if v is None else [None if x is None else _parse_ts(x) for x in v] for v in values]
-        elif dtype is not None and "float" in dtype:
-            values = _nonfinite_floats(values, dtype)
         timestamps = _parse_event_times(res["event_timestamps"], parsed)
-        out.append((name, dtype, values, list(res["statuses"]), timestamps))
+        out.append((name, dtype, json_values(res["values"], dtype), list(res["statuses"]), timestamps))
     return out, int(meta.get("join_keys", 0))
+
+
+def json_values(values: list[Any], dtype: str | None) -> list[Any]:
+    """One column's values as :func:`decode_json` gives them, from their JSON form."""
+    if dtype is None:
+        return values
+    if dtype == "json":
+        return [v if not isinstance(v, str) else json.loads(v) for v in values]
+    if dtype == "bytes":
+        return [None if v is None else base64.b64decode(v) for v in values]
+    if dtype == "unix_timestamp":
+        return [None if v is None else _parse_ts(v) for v in values]
+    if dtype.startswith("array<bytes"):
+        return [None if v is None else [None if x is None else base64.b64decode(x) for x in v] for v in values]
+    if dtype.startswith("array<unix_timestamp"):
+        return [None if v is None else [None if x is None else _parse_ts(x) for x in v] for v in values]
+    if "float" in dtype:
+        return _nonfinite_floats(values, dtype)
+    return values
 
 
 def _parse_ts(text: str) -> datetime:

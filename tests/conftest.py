@@ -4,9 +4,14 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from tests.redis_topologies import RedisClusterTopology, RedisSentinelTopology
 from tests.servers import RedisServer, postgres_available, postgres_database
+
+# No per-example deadline: this machine's cores are shared, and a slow example is not a wrong one.
+settings.register_profile("fsnb", deadline=None)
+settings.load_profile("fsnb")
 
 
 @pytest.fixture(scope="session")

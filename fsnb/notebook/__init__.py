@@ -1,4 +1,5 @@
-"""The notebook layer: HTML reprs, the latency profiler and explorer, training-to-serving parity.
+"""The notebook layer: HTML reprs, the latency profiler and explorer (and production latency from served logs),
+training-to-serving parity.
 
 Nothing here is imported by ``import fsnb``; names load on first use.
 """
@@ -15,6 +16,7 @@ __all__ = [
     "latency_explorer",
     "parity_check",
     "profile",
+    "served_latency",
     "start_feature_server",
 ]
 
@@ -27,6 +29,7 @@ _WHERE = {
     "latency_explorer": ("fsnb.notebook.explorer", "latency_explorer"),
     "parity_check": ("fsnb.notebook.parity", "parity_check"),
     "profile": ("fsnb.notebook.profiler", "profile"),
+    "served_latency": ("fsnb.notebook.production_latency", "served_latency"),
     "start_feature_server": ("fsnb.notebook.demo", "start_feature_server"),
 }
 

@@ -1,6 +1,7 @@
 """``latency_explorer(store)``: an ipywidgets UI over the profiler.
 
-Pick a service or views, modes, batch sizes, iterations and concurrency; Run. Progress updates live, the results
+Pick a service or views, modes, batch sizes, iterations and concurrency (and, with "served log", production
+latency from the served-feature log beside the lab figures); Run. Progress updates live, the results
 table and plot are replaced in place, and every run is kept so any two can be compared. The explorer only drives
 :func:`fsnb.notebook.profiler.profile`; it measures nothing itself.
 """
@@ -26,7 +27,8 @@ def latency_explorer(store: Store, **defaults: Any) -> LatencyExplorer:
     """An interactive latency explorer for ``store`` (display it as a notebook cell's last expression).
 
     ``defaults`` preset the controls: ``features`` (service name), ``modes``, ``batch_sizes``, ``iterations``,
-    ``warmup``, ``concurrency``, ``duration_s``, ``server_url``.
+    ``warmup``, ``concurrency``, ``duration_s``, ``server_url``, ``served`` (``True``: the last hour of the
+    served log; a ``(since, until)`` window or a served-log DataFrame; ticks the "served log" box).
     """
     return LatencyExplorer(store, **defaults)
 
@@ -46,11 +48,14 @@ class LatencyExplorer:
         concurrency: int = 10,
         duration_s: float = 5.0,
         server_url: str | None = None,
+        served: Any = None,
     ) -> None:
         import ipywidgets as w
 
         self.store = store
         self.server_url = server_url
+        #: what the "served log" box reads: the last hour, or the window / DataFrame given as ``served``
+        self.served_source: Any = True if served is None or isinstance(served, bool) else served
         self.runs: list[tuple[str, LatencyReport]] = []
         snap = store.snapshot()
         services = sorted(snap.feature_services, key=lambda n: (not snap.feature_services[n].precompute_online, n))
@@ -67,6 +72,9 @@ class LatencyExplorer:
         self.warmup = w.BoundedIntText(value=warmup, min=0, max=10_000, description="warm-up")
         self.concurrency = w.IntSlider(value=concurrency, min=1, max=64, description="concurrency")
         self.duration = w.BoundedFloatText(value=duration_s, min=0, max=600, step=1, description="rps secs")
+        self.served = w.Checkbox(value=served is not None and served is not False, indent=False,
+                                 description="served log (" + ("last hour" if self.served_source is True
+                                                               else "given window") + ")")
         self.run_button = w.Button(description="Run", button_style="primary", icon="play")
         self.progress = w.IntProgress(value=0, min=0, max=1, description="", layout=w.Layout(width="300px"))
         self.status = w.Label(value="ready")
@@ -84,7 +92,7 @@ class LatencyExplorer:
                 row([self.features, self.views]),
                 row(list(self.modes.values())),
                 row([self.batch_sizes, self.iterations, self.warmup]),
-                row([self.concurrency, self.duration]),
+                row([self.concurrency, self.duration, self.served]),
                 row([self.run_button, self.progress, self.status]),
                 self.table,
                 self.plot,
@@ -117,6 +125,7 @@ class LatencyExplorer:
             "concurrency": self.concurrency.value,
             "duration_s": self.duration.value,
             "server_url": self.server_url,
+            "served": self.served_source if self.served.value else None,
         }
 
     def run(self) -> LatencyReport | None:

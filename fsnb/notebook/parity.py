@@ -594,17 +594,18 @@ def _served_parity(store: Store, features: Any, served: Any, tolerance: float) -
     times = pd.to_datetime(log["request_time"], utc=True)
     meta["as_of"] = {"request times": f"{times.min():%Y-%m-%d %H:%M:%S} … {times.max():%Y-%m-%d %H:%M:%S}"}
     compared: list[tuple[Any, str]] = []
-    for view in target.views:  # on-demand views need request data the log does not keep
+    for view in target.named_views:  # an on-demand view: with the request data the log kept
+        logged = all(f.name in log.columns for f in getattr(view, "request_fields", ()))
         for fname in target.features_of(view.name):
             col = f"{view.name}__{fname}"
-            if col in log.columns and col + STATUS_SUFFIX in log.columns:
+            if logged and col in log.columns and col + STATUS_SUFFIX in log.columns:
                 compared.append((view, fname))
             else:
                 meta["not_compared"].append(f"{view.name}:{fname}")
-    meta["not_compared"] += [f"{o.name}:{f}" for o in target.on_demand for f in target.features_of(o.name)]
     if not compared:
         return ParityReport([], [], meta)
-    offline = _as_of(store, log, keys, times, [f"{v.name}:{f}" for v, f in compared])
+    request = [f.name for f in target.request_fields if f.name in log.columns]
+    offline = _as_of(store, log, keys, times, [f"{v.name}:{f}" for v, f in compared], request)
     entity_ids = [tuple(r) if len(keys) > 1 else r[0] for r in log[keys].itertuples(index=False, name=None)]
     request_ids = log["request_id"].tolist() if "request_id" in log else [None] * len(log)
     modes = log["mode"].tolist() if "mode" in log else ["served"] * len(log)
@@ -628,7 +629,8 @@ def _served_parity(store: Store, features: Any, served: Any, tolerance: float) -
             elif why is not None:
                 found[i] = why
         if lag_rows:
-            then = _as_of(store, log.iloc[lag_rows], keys, [stamps[i] for i in lag_rows], [f"{view.name}:{fname}"])
+            then = _as_of(store, log.iloc[lag_rows], keys, [stamps[i] for i in lag_rows], [f"{view.name}:{fname}"],
+                          request)
             for j, i in enumerate(lag_rows):
                 older = values_equal(then[col][j], values[i], tolerance)
                 found[i] = MATERIALIZATION_LAG if older else VALUE_DIFFERS
@@ -663,11 +665,13 @@ def _served_reason(offline: Any, served: Any, status: str, served_ts: datetime |
     return VALUE_DIFFERS
 
 
-def _as_of(store: Store, log: Any, keys: list[str], times: Any, refs: list[str]) -> dict[str, list[Any]]:
-    """``view__feature`` → the training-set value of each log row's keys as of ``times`` (one per row)."""
+def _as_of(store: Store, log: Any, keys: list[str], times: Any, refs: list[str],
+           request: list[str]) -> dict[str, list[Any]]:
+    """``view__feature`` → the training-set value of each log row's keys (and ``request`` data, for on-demand
+    views) as of ``times`` (one per row)."""
     import pandas as pd
 
-    frame = pd.DataFrame({k: log[k].tolist() for k in keys})
+    frame = pd.DataFrame({k: log[k].tolist() for k in (*keys, *request)})
     frame["event_timestamp"] = pd.to_datetime(list(times), utc=True)
     table = store.get_historical_features(frame, refs, full_feature_names=True).to_arrow()
     return {ref.replace(":", "__", 1): table.column(ref.replace(":", "__", 1)).to_pylist() for ref in refs}

@@ -11,6 +11,7 @@ Cases run batch size by batch size with every mode in turn, on the same seeded e
 compared side by side under the same machine conditions (this machine is shared and noisy).
 Then a throughput phase per mode: ``concurrency`` workers (threads; asyncio tasks for ``async``) calling for
 ``duration_s`` seconds at one batch size. Modes that cannot run here are reported as skipped, with the reason.
+With ``served=`` the report also carries production latency from the served-feature log, beside the lab figures.
 
 Modes: ``direct`` (sync read path, regular per-view rows), ``async`` (the same on an event loop),
 ``precomputed`` (a FeatureService's vectors), ``rest`` (plain HTTP POSTs to a feature server's
@@ -79,6 +80,7 @@ def profile(
     server_url: str | None = None,
     server_cpu: Callable[[], float] | None = None,
     progress: bool | Progress = True,
+    served: Any = None,
 ) -> LatencyReport:
     """Measure online-read latency of ``features`` for each of ``modes`` x ``batch_sizes``.
 
@@ -89,6 +91,9 @@ def profile(
     ``server_cpu`` (e.g. ``FeatureServerProcess.cpu_seconds``) returns the server's CPU seconds so far, so the
     throughput phase of ``rest`` / ``remote`` reports the CPU each side used (they share this machine's cores).
     ``progress`` is a tqdm bar (True), nothing (False) or a callback ``(done, total, label)``.
+    ``served`` adds production latency from the served-feature log (``report.served``, ``served:<mode>`` rows):
+    ``True`` for the last hour, a ``(since, until)`` window, or a ``store.served_log(...)`` DataFrame. The log is
+    read before the lab runs, so this run's own reads are not in it.
 
     >>> report = store.profile("realtime_scoring", modes=["direct", "precomputed"], batch_sizes=[1, 100])
     >>> report.to_df()
@@ -105,6 +110,13 @@ def profile(
     pool = keys_from(entity_source, target.join_keys) if entity_source is not None else entity_pool(store, target)
     url = resolve_server_url(store, server_url)
     tp_batch = throughput_batch if throughput_batch is not None else sizes[0]
+    started = datetime.now(UTC)
+    served_frame, served_label = None, None
+    if served is not None and served is not False:
+        from fsnb.notebook.production_latency import load_served, served_latency
+
+        log, served_label = load_served(store, target.features, served, now=started)
+        served_frame = served_latency(log)
     meta = {
         "features": target.label,
         "modes": list(modes),
@@ -118,13 +130,15 @@ def profile(
         "output": "DataFrame (to_df)" if output == "df" else "dict (to_dict)",
         "entities_in_pool": len(pool),
         "server_url": url,
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "started_at": started.isoformat(timespec="seconds"),
         "host": platform.node(),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "online_store": store.config.online_store.type,
     }
-    report = LatencyReport(meta=meta)
+    if served_label is not None:
+        meta["served"] = served_label
+    report = LatencyReport(meta=meta, served=served_frame)
     tick = _progress(progress, len(modes) * (len(sizes) + (1 if duration_s > 0 else 0)))
     loop = _LoopThread() if "async" in modes else None
     runners: dict[str, _Runner] = {}

@@ -2,6 +2,8 @@
 
 A report holds the raw samples (nanoseconds) of every case — one access mode at one batch size — so every
 statistic is recomputed from data, two runs can be compared, and a saved report (``to_json``) loses nothing.
+With ``profile(..., served=...)`` it also carries production latency from the served-feature log (``served``),
+shown beside the lab figures as ``served:<mode>`` rows.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ STAGES = ("plan", "encode_keys", "round_trip", "decode", "assemble", "transform"
 COLUMNS = ("mode", "batch", "status", "p50", "p95", "p99", "mean", "max", "rps", "errors", "n", "gc_ms", "gc_full",
            "reason")
 FORMAT_VERSION = 1
+#: What a report says of production latency when the served log it was given had no reads.
+_HOW_TO_LOG = "log reads with Store(log_served=True), or feature_server.logging for `fsnb serve`"
 
 
 @dataclass
@@ -99,7 +103,8 @@ class LatencyReport:
 
     ``to_df()`` gives one row per case (milliseconds); ``stages_df()`` the stage breakdown of in-process modes;
     ``plot()`` a figure; ``compare(baseline)`` ratios against another report; ``to_json()`` / ``from_json()``
-    round-trip everything, raw samples included.
+    round-trip everything, raw samples included. ``served`` is production latency from the served-feature log
+    (:func:`fsnb.notebook.production_latency.served_latency`; empty when the log had no reads), or None.
     """
 
     def __init__(
@@ -107,10 +112,12 @@ class LatencyReport:
         cases: Iterable[CaseResult] = (),
         throughput: Iterable[Throughput] = (),
         meta: dict[str, Any] | None = None,
+        served: pd.DataFrame | None = None,
     ) -> None:
         self.cases: list[CaseResult] = list(cases)
         self.throughput: list[Throughput] = list(throughput)
         self.meta: dict[str, Any] = dict(meta or {})
+        self.served: pd.DataFrame | None = served
 
     # ----------------------------------------------------------------------------------------------- access
 
@@ -160,15 +167,27 @@ class LatencyReport:
             )
         return out
 
+    def served_rows(self) -> list[dict[str, Any]]:
+        """Production latency as :meth:`to_df` rows: mode ``served:<mode>``, batch = rows per request, n = requests."""
+        if self.served is None:
+            return []
+        return [
+            {"mode": f"served:{r['mode']}", "batch": int(r["rows"]), "status": "ok", "p50": r["p50_ms"],
+             "p95": r["p95_ms"], "p99": r["p99_ms"], "mean": r["mean_ms"], "max": r["max_ms"], "rps": math.nan,
+             "errors": 0, "n": int(r["requests"]), "gc_ms": math.nan, "gc_full": 0, "reason": ""}
+            for r in self.served.to_dict("records")
+        ]
+
     def to_df(self) -> pd.DataFrame:
         """One row per case: mode, batch, status, p50, p95, p99, mean, max (ms), rps, errors, n, reason.
 
         ``gc_ms`` is the garbage collector's total pause during the case's timed calls and ``gc_full`` its full
-        collections: when p99 jumps far above p50, look there first.
+        collections: when p99 jumps far above p50, look there first. Production latency from the served log
+        follows as ``served:<mode>`` rows (batch = rows per request, n = requests).
         """
         import pandas as pd
 
-        df = pd.DataFrame(self.rows(), columns=list(COLUMNS))
+        df = pd.DataFrame(self.rows() + self.served_rows(), columns=list(COLUMNS))
         df.attrs["unit"] = "ms"
         return df
 
@@ -240,7 +259,14 @@ class LatencyReport:
             line = ax_batch.plot(xs, [c.summary.p50 for c in cs], marker="o", label=f"{mode} p50")[0]
             ax_batch.plot(xs, [c.summary.p99 for c in cs], marker="x", linestyle="--", color=line.get_color(),
                           label=f"{mode} p99")
-        if ok:
+        served = self.served_rows()
+        for mode in dict.fromkeys(r["mode"] for r in served):
+            rs = sorted((r for r in served if r["mode"] == mode), key=lambda r: r["batch"])
+            xs = [r["batch"] for r in rs]
+            line = ax_batch.plot(xs, [r["p50"] for r in rs], marker="s", linestyle=":", label=f"{mode} p50")[0]
+            ax_batch.plot(xs, [r["p99"] for r in rs], marker="^", linestyle=":", color=line.get_color(),
+                          label=f"{mode} p99")
+        if ok or served:
             ax_batch.set_xscale("log")
             ax_batch.set_yscale("log")
             ax_batch.legend(fontsize="small", ncols=2)
@@ -256,9 +282,16 @@ class LatencyReport:
         ax_batch.set_title("percentiles by batch size")
         ax_batch.set_xlabel("batch size (rows)")
         ax_batch.set_ylabel("ms (log)")
+        notes = []
         skipped = self.skipped()
         if skipped:
-            fig.supxlabel("not measured: " + "; ".join(f"{m} ({r})" for m, r in skipped.items()), fontsize="small")
+            notes.append("not measured: " + "; ".join(f"{m} ({r})" for m, r in skipped.items()))
+        if served:
+            notes.append("served: production latency from the served log (dotted)")
+        elif self.served is not None:
+            notes.append(self._served_empty_text())
+        if notes:
+            fig.supxlabel("\n".join(notes), fontsize="small")
         return fig
 
     # -------------------------------------------------------------------------------------------- serialise
@@ -271,6 +304,11 @@ class LatencyReport:
             "cases": [asdict(c) for c in self.cases],
             "throughput": [asdict(t) for t in self.throughput],
         }
+        if self.served is not None:
+            doc["served"] = [
+                {k: (None if _missing(v) else v.isoformat() if k in ("since", "until") else v) for k, v in r.items()}
+                for r in self.served.to_dict("records")
+            ]
         text = json.dumps(doc, default=str)
         if path is not None:
             with open(path, "w") as f:
@@ -286,10 +324,21 @@ class LatencyReport:
         doc = json.loads(text)
         if doc.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"unsupported LatencyReport format {doc.get('format_version')!r}")
+        served = None
+        if doc.get("served") is not None:
+            import pandas as pd
+
+            from fsnb.notebook.production_latency import SERVED_COLUMNS
+
+            served = pd.DataFrame(doc["served"], columns=list(SERVED_COLUMNS)).astype({"rows": "int64",
+                                                                                        "requests": "int64"})
+            for col in ("since", "until"):
+                served[col] = pd.to_datetime(served[col], utc=True, format="ISO8601")
         return cls(
             [CaseResult(**c) for c in doc["cases"]],
             [Throughput(**t) for t in doc["throughput"]],
             doc.get("meta", {}),
+            served,
         )
 
     # ---------------------------------------------------------------------------------------------- reprs
@@ -333,7 +382,31 @@ class LatencyReport:
             t0 = self.throughput[0]
             text += (f"\nthroughput at batch {t0.batch}, {t0.concurrency} concurrent workers for "
                      f"{t0.duration_s:.1f} s: " + "; ".join(parts))
-        return text
+        served = self._served_text()
+        return text + ("\n\n" + served if served else "")
+
+    def _served_label(self) -> str:
+        return str(self.meta.get("served") or "served log")
+
+    def _served_empty_text(self) -> str:
+        return f"production ({self._served_label()}): no reads were logged; {_HOW_TO_LOG}"
+
+    def _served_text(self) -> str:
+        """The production section: one line per (mode, rows per request) of the served log."""
+        if self.served is None:
+            return ""
+        rows = self.served_rows()
+        if not rows:
+            return self._served_empty_text()
+        head = ["mode", "rows", "p50", "p95", "p99", "mean", "max", "requests"]
+        lines = [head] + [[r["mode"], str(r["batch"]), *(_ms(r[k]) for k in ("p50", "p95", "p99", "mean", "max")),
+                           f"{r['n']:,}"] for r in rows]
+        widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
+        out = ["  ".join([row[0].ljust(widths[0]), *(row[i].rjust(widths[i]) for i in range(1, len(head)))])
+               for row in lines]
+        out.insert(1, "  ".join("-" * w for w in widths))
+        return (f"production ({self._served_label()}), ms per logged request (read path or server handler, "
+                "no client or network time):\n" + "\n".join(out))
 
     def _measured_text(self) -> str:
         """What the latencies are: the unit, what was read, from where, until what came out, over how many calls."""
@@ -393,8 +466,29 @@ class LatencyReport:
         return (
             f"<div class='fsnb-latency-report'><b>{title}</b><div style='color:#666'>{e(' · '.join(sub))} · "
             f"latency in ms</div><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-            f"<div style='font-size:smaller'>{legend}</div></div>"
+            f"<div style='font-size:smaller'>{legend}</div>{self._served_html()}</div>"
         )
+
+    def _served_html(self) -> str:
+        """The production section of the HTML repr (empty when the report has no served log)."""
+        e = html.escape
+        if self.served is None:
+            return ""
+        rows = self.served_rows()
+        title = f"<b>production</b> ({e(self._served_label())})"
+        if not rows:
+            return (f"<div class='fsnb-served-latency' style='margin-top:6px'>{title}: <i>no reads were logged; "
+                    f"{e(_HOW_TO_LOG)}</i></div>")
+        head = "".join(f"<th>{h}</th>" for h in ("mode", "rows", "p50", "p95", "p99", "mean", "max", "requests"))
+        body = "".join(
+            f"<tr><td>{e(r['mode'])}</td><td>{r['batch']}</td>"
+            + "".join(f"<td>{_ms(r[k])}</td>" for k in ("p50", "p95", "p99", "mean", "max"))
+            + f"<td>{r['n']:,}</td></tr>"
+            for r in rows
+        )
+        return (f"<div class='fsnb-served-latency' style='margin-top:6px'>{title} · ms per logged request "
+                "(read path or server handler, no client or network time)"
+                f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
 
 
 def _figure_class() -> type:
@@ -429,6 +523,11 @@ def _stage_bar(c: CaseResult) -> str:
         for s, v in b.items()
     )
     return f"<span style='white-space:nowrap'>{segs}</span>"
+
+
+def _missing(v: Any) -> bool:
+    """NaT / NaN / None."""
+    return v is None or v != v
 
 
 def _ms(v: float) -> str:

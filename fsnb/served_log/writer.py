@@ -1,182 +1,163 @@
-"""``ServedLogWriter``: served reads queued on the request path, written as Parquet by a background thread.
+"""``ServedLogWriter``: served reads queued on the request path as bytes, written off it by a background thread.
 
-The request path only appends one tuple of already-computed objects to a bounded deque (a full queue drops the
-record and counts it: a read never waits for the log). Every ``flush_interval`` seconds the writer's thread takes
-what is queued, groups it by service and date, builds one Arrow table per group and writes it as one Parquet file
-(written under a temporary name, then renamed: readers never see half a file). Closing flushes; so does the
-process's exit (``atexit``) and :func:`close_all` (called by the server's worker-exit hook). A forked child starts
-with an empty queue and its own thread.
+The request path appends one frame (:mod:`fsnb.served_log.frames`: a header line, the response body exactly as it
+was sent, the request data of on-demand views) to a bounded deque; a full queue drops the read and counts it, so a
+read never waits for the log. Every ``flush_interval`` seconds the writer's thread joins what is queued into one
+segment and either hands it to the server's shipper (a file in the spool folder, converted to Parquet by another
+process on another core: ``fsnb serve``) or converts and writes it itself (direct reads, an app run without
+``fsnb serve``). Closing flushes; so does the process's exit (``atexit``) and :func:`close_all` (the server's
+worker-exit hook). A forked child starts with an empty queue and its own thread.
 """
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import collections
 import itertools
 import logging
-import math
 import os
 import random
 import secrets
-import shutil
 import threading
-import time
 import weakref
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fsnb.served_log import STATUS_SUFFIX, TS_SUFFIX
+from fsnb.served_log.convert import Retention, write_segment
+from fsnb.served_log.frames import Layout, frame, layout_of, segment_header
 from fsnb.served_log.layout import log_root, target_name
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
     from fsnb.config import ServedLogConfig
 
-__all__ = ["ServedLogWriter", "close_all", "open_writer"]
+__all__ = ["SPOOL_ENV", "ServedLogWriter", "close_all", "open_writer"]
 
 log = logging.getLogger("fsnb.served_log")
 
-#: records converted to Arrow at once, off the response path.
-BATCH = 64
-#: seconds between two retention sweeps of one writer.
-RETENTION_EVERY = 600.0
+#: set by ``fsnb serve`` in its workers: the folder its shipper converts segments from.
+SPOOL_ENV = "FSNB_SERVED_LOG_SPOOL"
+#: buffers per ``writev`` call (the system's IOV_MAX is at least 1024 on Linux).
+_IOV_MAX = 1024
 
 _WRITERS: weakref.WeakSet[ServedLogWriter] = weakref.WeakSet()
-
-
-class _Layout:
-    """How one request shape's response columns map to log columns (resolved once per shape and registry)."""
-
-    __slots__ = ("name", "features", "types", "hidden", "key_types", "view_columns")
-
-    def __init__(self, name: str, features: list[str], types: list[Any], hidden: list[bool],
-                 key_types: dict[str, Any], views: list[str]) -> None:
-        self.name = name
-        self.features = features
-        self.types = types
-        self.hidden = hidden
-        self.key_types = key_types
-        #: view → the index (among the features) of its first column
-        self.view_columns: dict[str, int] = {}
-        for j, view in enumerate(views):
-            self.view_columns.setdefault(view, j)
 
 
 class ServedLogWriter:
     """Logs served reads of one process. ``record(...)`` is the request-path call.
 
-    Every :data:`BATCH` records are converted to an Arrow table right after the response went out (scheduled on
-    the running event loop, or inline for direct reads): records die young, which keeps the garbage collector's
-    work flat. A background thread writes the tables every ``flush_interval`` seconds.
-    ``snapshot`` gives the registry snapshot (to name columns and find sensitive views); ``on_drop`` /
-    ``on_write`` are called with a record count (the server's metrics).
+    ``snapshot`` gives the registry snapshot (to name columns and find sensitive views, once per request shape);
+    ``spool`` is the shipper's folder, or None to write Parquet from this process; ``on_drop`` / ``on_write`` are
+    called with a read count (the server's metrics; with a shipper, "written" means handed to it on disk).
     """
 
     def __init__(self, config: ServedLogConfig, root: Path, snapshot: Callable[[], Any], *,
+                 spool: Path | None = None,
                  on_drop: Callable[[int], None] | None = None,
                  on_write: Callable[[int], None] | None = None) -> None:
         self.config = config
         self.root = Path(root)
+        self.spool = spool
         self.snapshot = snapshot
         self.on_drop = on_drop
         self.on_write = on_write
         self.rate = config.sample_rate
         self.capacity = config.max_queue
-        #: records dropped because the queue was full (or a write failed), and records written.
+        #: reads dropped because the queue was full (or their conversion failed), and reads written.
         self.dropped = 0
         self.written = 0
-        self._lock = threading.Lock()  # one write at a time
-        self._layouts: dict[Any, _Layout] = {}
+        self._lock = threading.Lock()  # one flush at a time
+        #: request shape → (layout id, layout, response width, whether a column's values are left out)
+        self._layouts: dict[Any, tuple[int, Layout, int, bool]] = {}
+        self._by_id: dict[int, Layout] = {}
+        self._layout_ids = itertools.count(1)
         self._closed = False
         self._reset()
         _WRITERS.add(self)
         import pyarrow.parquet  # noqa: F401 - now, not in a flush at interpreter exit (imports register atexit)
 
     def _reset(self) -> None:
-        self._queue: collections.deque[tuple[Any, ...]] = collections.deque()
-        #: converted, not yet written: ((service, date), table, records)
-        self._tables: collections.deque[tuple[tuple[str, date], Any, int]] = collections.deque()
-        self._converted = 0  # records in _tables
-        self._scheduled = False
+        self._queue: collections.deque[bytes] = collections.deque()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._pid = os.getpid()
-        self._prefix = f"{secrets.token_hex(4)}-"
+        self._prefix = secrets.token_hex(4)
+        self._id_prefix = f"{self._prefix}-".encode()
         self._ids = itertools.count(1)
         self._files = itertools.count(1)
-        self._swept = -math.inf
+        self._retention = Retention(self.root, self.config.retention_days)
 
     # ---------------------------------------------------------------------------------------- request path
 
-    def next_request_id(self) -> str:
+    def next_request_id(self) -> bytes:
         """A request id unique across workers and restarts (a random per-writer prefix and a counter)."""
-        return f"{self._prefix}{next(self._ids)}"
+        return b"%s%d" % (self._id_prefix, next(self._ids))
 
-    def record(self, features: Any, full: bool, columns: Any, request_us: int, duration_us: int,
-               request_id: str | None, mode: str) -> None:
-        """Queue one served read: ``columns`` is the response (or its ``wire_columns()``), times in µs."""
+    def record(self, features: Any, full: bool, response: Any, request_us: int, duration_us: int,
+               request_id: bytes, mode: str, *, columns: Any = None, body: bytes | None = None,
+               arrow: bool = False, entities: Any = None) -> None:
+        """Queue one served read. ``columns`` are the response's wire columns and ``body`` what was sent (``arrow``:
+        an Arrow IPC body); without them the response is encoded here. ``entities`` are the request's entity rows
+        (request data of on-demand views is taken from them). Times are in µs."""
         if self.rate < 1.0 and random.random() >= self.rate:
             return
         queue = self._queue
-        if len(queue) + self._converted >= self.capacity:
+        if len(queue) >= self.capacity:
             self.dropped += 1
             if self.on_drop is not None:
                 self.on_drop(1)
             return
-        queue.append((features, full, columns, request_us, duration_us, request_id, mode))
+        if columns is None:
+            from fsnb import wire
+
+            columns = wire.response_columns(response)
+        key = (features, full) if type(features) is str else (_shape(features), full)
+        entry = self._layouts.get(key)
+        if entry is None or entry[2] != len(columns):
+            try:
+                entry = self._resolve(key, features, len(columns))
+            except Exception as exc:
+                self._lost(1, f"a served read could not be logged ({type(exc).__name__}: {exc})")
+                return
+        lid, layout, _, hidden = entry
+        if body is None or hidden:
+            body, arrow = _json_body(response, columns, layout), False
+        request = _request_data(entities, layout) if layout.request else b""
+        queue.append(frame(lid, request_us, duration_us, mode, arrow, request_id, body, request))
         if self._thread is None:
             self._start()
-        if len(queue) >= BATCH and not self._scheduled:
-            self._schedule()
 
-    def _schedule(self) -> None:
-        self._scheduled = True
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # a direct read: convert now
-            self._convert()
-            return
-        loop.call_soon(self._convert)
+    def forget_layouts(self) -> None:
+        """Resolve request shapes again (the registry changed)."""
+        self._layouts = {}
+
+    def _resolve(self, key: Any, features: Any, width: int) -> tuple[int, Layout, int, bool]:
+        from fsnb.requests import FeatureRequest
+
+        snapshot = self.snapshot()
+        request = FeatureRequest.resolve(snapshot, features, full_feature_names=True)
+        fields = request.output_fields
+        n_keys = len(request.join_keys)
+        if n_keys + len(fields) != width:
+            raise ValueError(f"the response has {width} columns, the request {n_keys + len(fields)}")
+        hidden = []
+        for ref in request.refs:
+            view = ref.split(":", 1)[0]
+            obj = snapshot.feature_views.get(view) or snapshot.on_demand_feature_views.get(view)
+            tags = getattr(obj, "tags", {}) or {}
+            hidden.append(str(tags.get("sensitive", "")).lower() == "true" and not self.config.log_sensitive)
+        layout = Layout(target_name(features), tuple(n for n, _ in fields), tuple(hidden),
+                        tuple(r.split(":", 1)[0] for r in request.refs),
+                        tuple((f.name, f.dtype.name) for f in request.request_fields))
+        lid = next(self._layout_ids)
+        self._by_id[lid] = layout
+        entry = self._layouts[key] = (lid, layout, width, any(hidden))
+        return entry
 
     def _start(self) -> None:
         with self._lock:
             if self._thread is None and not self._closed:
                 self._thread = threading.Thread(target=self._run, name="fsnb-served-log", daemon=True)
                 self._thread.start()
-
-    # ---------------------------------------------------------------------------------------- conversion
-
-    def _convert(self) -> None:
-        """Turn the queued records into Arrow tables, one per service and date (records are popped once, so the
-        loop and the writer thread may both call this)."""
-        self._scheduled = False
-        queue = self._queue
-        batch = [queue.popleft() for _ in range(len(queue))]
-        if not batch:
-            return
-        groups: dict[tuple[str, date], list[tuple[_Layout, tuple[Any, ...]]]] = {}
-        for rec in batch:
-            try:
-                layout = self._layout(rec[0], rec[1], rec[2])
-            except Exception as exc:
-                self._lost(1, f"a served read could not be logged ({type(exc).__name__}: {exc})")
-                continue
-            day = datetime.fromtimestamp(rec[3] / 1e6, UTC).date()
-            groups.setdefault((layout.name, day), []).append((layout, rec))
-        pid = os.getpid()
-        for key, items in groups.items():
-            try:
-                table = _table(items, pid)
-            except Exception as exc:
-                self._lost(len(items), f"{len(items)} served reads could not be logged ({type(exc).__name__}: "
-                           f"{exc})")
-                continue
-            self._converted += len(items)
-            self._tables.append((key, table, len(items)))
 
     # ---------------------------------------------------------------------------------------- background
 
@@ -189,87 +170,52 @@ class ServedLogWriter:
                 log.exception("writing the served-feature log failed")
 
     def flush(self) -> int:
-        """Write what is queued now, one file per service and date; returns the rows written."""
-        import pyarrow as pa
-
+        """Write (or hand to the shipper) what is queued now, as one segment; returns the reads it held."""
         with self._lock:
-            self._convert()
-            tables = self._tables
-            groups: dict[tuple[str, date], tuple[list[Any], list[int]]] = {}
-            for _ in range(len(tables)):
-                key, table, n = tables.popleft()
-                parts, count = groups.setdefault(key, ([], [0]))
-                parts.append(table)
-                count[0] += n
-            rows = 0
-            for (name, day), (parts, count) in groups.items():
-                self._converted -= count[0]
+            queue = self._queue
+            frames = [queue.popleft() for _ in range(len(queue))]
+            if frames:
+                used = {layout_of(f) for f in frames}
+                parts = [segment_header({i: self._by_id[i] for i in used}, os.getpid()), *frames]
+                stem = f"{os.getpid()}-{self._prefix}-{next(self._files)}"
                 try:
-                    table = parts[0] if len(parts) == 1 else pa.concat_tables(parts, promote_options="permissive")
-                    self._write(name, day, table)
+                    written = self._hand_over(parts, stem) if self.spool is not None else \
+                        write_segment(b"".join(parts), self.root, stem, on_lost=self._lost)
                 except Exception as exc:
-                    self._lost(count[0], f"writing {count[0]} served reads failed ({type(exc).__name__}: {exc})")
-                    continue
-                rows += table.num_rows
-                self.written += count[0]
-                if self.on_write is not None:
-                    self.on_write(count[0])
-            self._sweep()
-            return rows
+                    self._lost(len(frames), f"writing {len(frames)} served reads failed ({type(exc).__name__}: "
+                               f"{exc})")
+                    written = 0
+                self.written += written
+                if written and self.on_write is not None and self.spool is None:  # else the shipper counts
+                    self.on_write(written)
+            if self.spool is None:
+                self._retention.sweep()
+            return len(frames)
+
+    def _hand_over(self, parts: list[bytes], stem: str) -> int:
+        """Leave the segment (its header, then its frames) in the spool folder for the shipper: written without
+        joining the frames (``writev`` releases the interpreter lock), under a temporary name, then renamed."""
+        assert self.spool is not None
+        self.spool.mkdir(parents=True, exist_ok=True)
+        tmp = self.spool / f".{stem}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            for start in range(0, len(parts), _IOV_MAX):
+                batch = parts[start:start + _IOV_MAX]
+                size = sum(map(len, batch))
+                done = os.writev(fd, batch)
+                if done < size:  # a short write (rare): finish this batch plainly
+                    os.write(fd, b"".join(batch)[done:])
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.spool / f"{stem}.seg")
+        return len(parts) - 1
 
     def _lost(self, n: int, why: str) -> None:
         log.error("served-feature log: %s", why)
         self.dropped += n
         if self.on_drop is not None:
             self.on_drop(n)
-
-    def _layout(self, features: Any, full: bool, columns: Any) -> _Layout:
-        key = (features if isinstance(features, str) else _hashable(features), full)
-        layout = self._layouts.get(key)
-        names = _names(columns)
-        if layout is None or len(layout.features) + len(layout.key_types) != len(names):
-            layout = self._layouts[key] = self._resolve(features, len(names))
-        return layout
-
-    def _resolve(self, features: Any, n_columns: int) -> _Layout:
-        from fsnb.requests import FeatureRequest
-
-        snapshot = self.snapshot()
-        request = FeatureRequest.resolve(snapshot, features, full_feature_names=True)
-        fields = request.output_fields
-        keys = request.join_keys
-        if len(keys) + len(fields) != n_columns:
-            raise ValueError(f"the response has {n_columns} columns, the request {len(keys) + len(fields)}")
-        hidden = []
-        for ref in request.refs:
-            view = ref.split(":", 1)[0]
-            obj = snapshot.feature_views.get(view) or snapshot.on_demand_feature_views.get(view)
-            tags = getattr(obj, "tags", {}) or {}
-            hidden.append(str(tags.get("sensitive", "")).lower() == "true" and not self.config.log_sensitive)
-        return _Layout(target_name(features), [n for n, _ in fields], [_arrow_type(f.dtype) for _, f in fields],
-                       hidden, {k.name: _arrow_type(k.dtype) for k in keys}, [r.split(":", 1)[0] for r in request.refs])
-
-    def _write(self, name: str, day: date, table: pa.Table) -> None:
-        import pyarrow.parquet as pq
-
-        folder = self.root / f"service={name}" / f"date={day.isoformat()}"
-        folder.mkdir(parents=True, exist_ok=True)
-        stem = f"part-{os.getpid()}-{self._prefix}{next(self._files)}"
-        tmp = folder / f".{stem}.tmp"
-        pq.write_table(table, tmp, compression="snappy")
-        os.replace(tmp, folder / f"{stem}.parquet")
-
-    def _sweep(self) -> None:
-        """Remove date folders older than ``retention_days`` (at most every :data:`RETENTION_EVERY` seconds)."""
-        days = self.config.retention_days
-        now = time.monotonic()
-        if not days or now - self._swept < RETENTION_EVERY or not self.root.is_dir():
-            return
-        self._swept = now
-        oldest = (datetime.now(UTC) - timedelta(days=days)).date().isoformat()
-        for folder in self.root.glob("service=*/date=*"):
-            if folder.name[5:] < oldest:
-                shutil.rmtree(folder, ignore_errors=True)
 
     # ---------------------------------------------------------------------------------------- lifecycle
 
@@ -290,8 +236,11 @@ class ServedLogWriter:
 
 
 def open_writer(config: ServedLogConfig, store: Any, **callbacks: Any) -> ServedLogWriter:
-    """A writer for ``store``'s log folder (``store`` gives ``config`` and ``snapshot()``)."""
-    return ServedLogWriter(config, log_root(store.config, config), store.snapshot, **callbacks)
+    """A writer for ``store``'s log folder (``store`` gives ``config`` and ``snapshot()``); it hands its segments
+    to ``fsnb serve``'s shipper when this process is one of its workers."""
+    spool = os.environ.get(SPOOL_ENV)
+    return ServedLogWriter(config, log_root(store.config, config), store.snapshot,
+                           spool=Path(spool) if spool else None, **callbacks)
 
 
 def close_all() -> None:
@@ -312,101 +261,37 @@ atexit.register(close_all)
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-# ------------------------------------------------------------------------------------------------ tables
+def _shape(features: Any) -> Any:
+    """A hashable key of a request's features: a list of refs as a tuple, a service object by its name."""
+    if isinstance(features, (list, tuple)):
+        return tuple(features)
+    return ("service", getattr(features, "name", None) or id(features))
 
 
-def _hashable(features: Any) -> Any:
-    from fsnb.requests import feature_refs
+def _json_body(response: Any, columns: Any, layout: Layout) -> bytes:
+    """The response as JSON, with the values of hidden (sensitive) columns left out."""
+    from fsnb import wire
 
-    refs = feature_refs(features)
-    return refs if isinstance(refs, (str, tuple)) else refs.name
-
-
-def _names(columns: Any) -> list[str]:
-    if isinstance(columns, list):
-        return [c[0] for c in columns]
-    return list(columns.feature_names)
+    if True in layout.hidden:
+        n_keys = len(columns) - len(layout.hidden)
+        columns = [c if j < n_keys or not layout.hidden[j - n_keys] else (c[0], c[1], [None] * len(c[2]), c[3], c[4])
+                   for j, c in enumerate(columns)]
+    return wire.encode_json(response, columns)
 
 
-def _arrow_type(dtype: Any) -> Any:
+def _request_data(entities: Any, layout: Layout) -> bytes:
+    """The request data columns of ``entities`` (the read's entity rows) as a JSON object of lists."""
+    import orjson
+
+    from fsnb.serving.entities import entity_columns
+
+    if entities is None:
+        return b""
     try:
-        return dtype.to_arrow()
+        names, cols, _ = entity_columns(entities)
     except Exception:
-        return None
+        return b""
+    wanted = {name for name, _ in layout.request}
+    data = {n: c if isinstance(c, list) else list(c) for n, c in zip(names, cols) if n in wanted}
+    return orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NAIVE_UTC, default=str)
 
-
-def _array(values: list[Any], arrow_type: Any) -> Any:
-    import pyarrow as pa
-
-    if arrow_type is not None:
-        try:
-            return pa.array(values, type=arrow_type)
-        except (pa.ArrowException, TypeError, ValueError, OverflowError):
-            pass
-    try:
-        return pa.array(values)
-    except (pa.ArrowException, TypeError, ValueError, OverflowError):
-        return pa.array([None if v is None else str(v) for v in values], type=pa.string())
-
-
-def _table(items: list[tuple[_Layout, tuple[Any, ...]]], pid: int) -> pa.Table:
-    """One Arrow table of the records of one service and day (one row per served entity row).
-
-    Built in chunks of :data:`CHUNK` records, yielding the GIL between them (a request waiting on the event loop
-    is served between two chunks), column by column with list comprehensions over the records."""
-    import pyarrow as pa
-
-    parts = []
-    for start in range(0, len(items), CHUNK):
-        if start:
-            time.sleep(0)
-        parts.append(_chunk(items[start:start + CHUNK], pid))
-    return parts[0] if len(parts) == 1 else pa.concat_tables(parts, promote_options="permissive")
-
-
-#: records converted between two yields of the GIL.
-CHUNK = 256
-
-
-def _chunk(items: list[tuple[_Layout, tuple[Any, ...]]], pid: int) -> pa.Table:
-    import pyarrow as pa
-
-    chain = itertools.chain.from_iterable
-    layout = items[-1][0]
-    n_keys = len(layout.key_types)
-    records = [rec for _, rec in items]
-    cols = [c if isinstance(c, list) else c.wire_columns() for c in (rec[2] for rec in records)]
-    sizes = [len(c[0][2]) if c else 0 for c in cols]
-    total = sum(sizes)
-    one_row = total == len(records)
-
-    def each(i: int, field: int) -> list[Any]:
-        if one_row:
-            return [c[i][field][0] for c in cols]
-        return list(chain([c[i][field] for c in cols]))
-
-    def per_request(k: int) -> list[Any]:
-        if one_row:
-            return [rec[k] for rec in records]
-        return list(chain([[rec[k]] * n for rec, n in zip(records, sizes)]))
-
-    utc = pa.timestamp("us", tz="UTC")
-    arrays: dict[str, Any] = {
-        "request_id": pa.array(per_request(5), type=pa.string()),
-        "request_time": pa.array(per_request(3), type=utc),
-        "duration_us": pa.array(per_request(4), type=pa.int64()),
-        "mode": pa.array(per_request(6), type=pa.string()),
-        "worker": pa.array([pid] * total, type=pa.int32()),
-        "row": pa.array(list(chain(range(n) for n in sizes)), type=pa.int32()),
-    }
-    for i, name in enumerate(layout.key_types):
-        arrays[name] = _array(each(i, 2), layout.key_types[name])
-    for j, name in enumerate(layout.features):
-        i = n_keys + j
-        if not layout.hidden[j]:
-            arrays[name] = _array(each(i, 2), layout.types[j])
-        arrays[name + STATUS_SUFFIX] = pa.array(each(i, 3), type=pa.string())
-    for view, i in layout.view_columns.items():  # one event time per view: its columns share it
-        stamps = [None if t is None else round(t.timestamp() * 1e6) for t in each(n_keys + i, 4)]
-        arrays[view + TS_SUFFIX] = pa.array(stamps, type=utc)
-    return pa.table(arrays)

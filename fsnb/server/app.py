@@ -272,6 +272,8 @@ class FeatureServer:
             )
         self._registry_version = snapshot.version
         self._views = {}
+        if self._log is not None:
+            self._log.forget_layouts()
         self._registry_error = None
         self.metrics.registry_refreshed.set_to_current_time()
 
@@ -351,8 +353,8 @@ class FeatureServer:
         fast = getattr(response, "wire_columns", None)
         columns = fast() if fast is not None else wire.response_columns(response)
         self._count_statuses(target, full, response, columns)
-        accept = headers.get(b"accept", b"")
-        if b"arrow" in accept:
+        arrow = b"arrow" in headers.get(b"accept", b"")
+        if arrow:
             out = _Response(200, wire.encode_arrow(response, columns), wire.ARROW_CONTENT_TYPE.encode())
         else:
             out = _Response(200, wire.encode_json(response, columns))
@@ -360,9 +362,9 @@ class FeatureServer:
         out.online_ms = round_trip / 1e6 if round_trip is not None else None
         rid = headers.get(b"x-request-id")
         if self._log is not None:
-            rid = rid[:128] if rid else self._log.next_request_id().encode()
-            self._log.record(target, full, columns, wall_us, int((time.perf_counter() - t0) * 1e6),
-                             rid.decode("latin-1"), "rest")
+            rid = rid[:128] if rid else self._log.next_request_id()
+            self._log.record(target, full, response, wall_us, int((time.perf_counter() - t0) * 1e6), rid, "rest",
+                             columns=columns, body=out.body, arrow=arrow, entities=entities)
         if rid:
             out.headers = ((b"x-request-id", rid[:128]),)
         return out

@@ -36,6 +36,7 @@ from typing import Any
 from fsnb.config import Config
 from fsnb.errors import ConfigError
 from fsnb.online._backends import byte_backend
+from fsnb.served_log.writer import SPOOL_ENV
 
 __all__ = ["ServeOptions", "build_server_store", "resolve_workers", "serve"]
 
@@ -443,6 +444,7 @@ def serve(config: Config, options: ServeOptions | None = None) -> None:
     settings["max_body_bytes"] = int(_LIMITS["max_body_bytes"])
     master = os.getpid()
     own_metrics_dir = _prepare_metrics_dir()
+    shipper = _start_shipper(config)
 
     def factory() -> Any:
         from fsnb.server.app import create_app
@@ -464,8 +466,28 @@ def serve(config: Config, options: ServeOptions | None = None) -> None:
     finally:
         # A worker leaves gunicorn's fork through SystemExit, which unwinds this frame too: only the master may
         # remove the folder every worker writes to.
-        if own_metrics_dir and os.getpid() == master:
-            shutil.rmtree(own_metrics_dir, ignore_errors=True)
+        if os.getpid() == master:
+            if shipper is not None:  # the workers are gone: convert the segments they left
+                shipper.stop()
+                os.environ.pop(SPOOL_ENV, None)
+            if own_metrics_dir:
+                shutil.rmtree(own_metrics_dir, ignore_errors=True)
+
+
+def _start_shipper(config: Config) -> Any:
+    """With ``feature_server.logging`` on: the shipper process that converts the workers' served-log segments
+    (started, its spool folder told to the workers through the environment), else None."""
+    from fsnb.served_log.layout import log_root
+    from fsnb.server.log_shipper import Shipper
+
+    settings = config.feature_server.logging
+    if not settings.enabled:
+        return None
+    root = log_root(config, settings)
+    shipper = Shipper(root / "_spool", root, settings.flush_interval, settings.retention_days)
+    shipper.start()
+    os.environ[SPOOL_ENV] = str(shipper.spool)
+    return shipper
 
 
 def _prepare_metrics_dir() -> str | None:

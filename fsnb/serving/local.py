@@ -22,6 +22,7 @@ class LocalServing(ServingBackend):
         self.parts = parts
         #: the served-feature log of direct reads (``Store(log_served=...)``), or None
         self.log: Any = None
+        self._logged_snapshot: Any = None
         logging = getattr(parts, "log_served", None)
         if logging is not None:
             from fsnb.served_log.writer import open_writer
@@ -50,9 +51,17 @@ class LocalServing(ServingBackend):
             response = pipeline.read(self.parts, features, entity_rows, full, precomputed)
         else:
             response = pipeline.read_traced(self.parts, features, entity_rows, full, precomputed, trace)
-        self.log.record(_frozen(features), full, response, now_us, (time.perf_counter_ns() - t0) // 1000,
-                        self.log.next_request_id(), "direct")
+        self._log(features, full, response, now_us, t0, entity_rows, "direct")
         return response
+
+    def _log(self, features: Any, full: bool, response: OnlineResponse, now_us: int, t0: int, entity_rows: Any,
+             mode: str) -> None:
+        snapshot = self.parts.snapshot()  # cached: the read just took it
+        if snapshot is not self._logged_snapshot:  # the registry changed: request shapes may have too
+            self._logged_snapshot = snapshot
+            self.log.forget_layouts()
+        self.log.record(features, full, response, now_us, (time.perf_counter_ns() - t0) // 1000,
+                        self.log.next_request_id(), mode, entities=entity_rows)
 
     async def read_async(
         self,
@@ -68,8 +77,7 @@ class LocalServing(ServingBackend):
         now_us, t0 = time.time_ns() // 1000, time.perf_counter_ns()
         response = await pipeline.read_async(self.parts, features, entity_rows, full_feature_names, precomputed,
                                              trace)
-        self.log.record(_frozen(features), full_feature_names, response, now_us,
-                        (time.perf_counter_ns() - t0) // 1000, self.log.next_request_id(), "async")
+        self._log(features, full_feature_names, response, now_us, t0, entity_rows, "async")
         return response
 
     def write(self, view: Any, df: Any) -> int:
@@ -94,7 +102,3 @@ class LocalServing(ServingBackend):
         if self.log is not None:
             self.log.close()
 
-
-def _frozen(features: Any) -> Any:
-    """``features`` as the log keeps it: a list copied (the caller may change it once the read returned)."""
-    return tuple(features) if isinstance(features, list) else features

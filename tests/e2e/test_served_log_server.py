@@ -3,6 +3,8 @@ in the log exactly once (counted by request id) with what it was served, and not
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections import Counter
@@ -96,3 +98,36 @@ def test_every_request_is_logged_once_across_recycled_workers(tmp_path: Path, ow
         window = store.served_log("realtime_scoring", since=last)
         assert len(window) >= 3 and (window["request_time"] >= last).all() and generated in set(window["request_id"])
         assert generated not in set(store.served_log("realtime_scoring", until=last)["request_id"])
+    # the shipper converted everything the workers left: the spool is empty
+    assert not list((repo / ".fsnb" / "served_log" / "_spool").glob("*.seg"))
+
+
+def test_reads_served_while_the_shipper_was_down_are_converted_by_the_next_server(
+        tmp_path: Path, own_redis: RedisServer) -> None:
+    repo = build_banking_repo(tmp_path / "banking", own_redis.url, customers=20)
+    _enable_logging(repo, flush_interval=0.2)
+    spool = repo / ".fsnb" / "served_log" / "_spool"
+
+    def read(url: str, rid: str) -> None:
+        r = requests.post(url + "/get-online-features", timeout=10, headers={"X-Request-ID": rid},
+                          json={"feature_service": "realtime_scoring", "entities": {"customer_id": [5]}})
+        assert r.status_code == 200
+
+    with ServerProcess(repo, own_redis.url, workers=2) as server:
+        for i in range(20):
+            read(server.url, f"before-{i}")
+        shipper = server.shipper_pid()
+        assert shipper is not None
+        os.kill(shipper, signal.SIGKILL)  # it crashed: segments wait in the spool
+        for i in range(20):
+            read(server.url, f"during-{i}")
+    assert list(spool.glob("*.seg")), "the workers' last segments should be waiting for a shipper"
+    with ServerProcess(repo, own_redis.url, workers=1) as server:
+        deadline = time.monotonic() + 30
+        while list(spool.glob("*.seg")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        read(server.url, "after")
+    with fsnb.Store(repo, online_store=own_redis.url) as store:
+        ids = store.served_log("realtime_scoring")["request_id"].tolist()
+    expected = [f"before-{i}" for i in range(20)] + [f"during-{i}" for i in range(20)] + ["after"]
+    assert sorted(ids) == sorted(expected)  # each exactly once

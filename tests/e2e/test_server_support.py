@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -109,8 +110,18 @@ class ServerProcess:
         if self.proc is None:
             return []
         with contextlib.suppress(psutil.NoSuchProcess):
-            return [c.pid for c in psutil.Process(self.proc.pid).children()]
+            return [c.pid for c in psutil.Process(self.proc.pid).children() if not _is_shipper(c)]
         return []
+
+    def shipper_pid(self) -> int | None:
+        """The served-log shipper's pid (``feature_server.logging`` on), else None."""
+        import psutil
+
+        if self.proc is None:
+            return None
+        with contextlib.suppress(psutil.NoSuchProcess):
+            return next((c.pid for c in psutil.Process(self.proc.pid).children() if _is_shipper(c)), None)
+        return None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -130,6 +141,15 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _is_shipper(proc: Any) -> bool:
+    import psutil
+
+    try:
+        return "fsnb.server.log_shipper" in proc.cmdline()
+    except psutil.Error:
+        return False
 
 
 def metric_samples(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -114,3 +114,34 @@ def test_served_parity_needs_a_window_or_a_log(repo: Path) -> None:
         empty = store.parity_check("planted", served=(NOW - timedelta(days=1), NOW))
         with pytest.raises(ParityError, match="compared nothing"):
             empty.assert_ok()
+
+
+def test_on_demand_features_are_checked_with_the_request_data_the_log_kept(repo: Path) -> None:
+    payment = fsnb.RequestSource("payment", schema=[fsnb.Field("paid", Float64)])
+
+    def build() -> list[object]:
+        defs = _views(repo)
+        stats = next(d for d in defs if getattr(d, "name", None) == "stats")
+
+        @fsnb.on_demand_feature_view(sources=[stats[["amount"]], payment],
+                                     schema=[fsnb.Field("paid_over_amount", Float64)], mode="python")
+        def ratio(inputs):  # type: ignore[no-untyped-def]
+            return {"paid_over_amount": [p / a for p, a in zip(inputs["paid"], inputs["amount"])]}
+
+        return [*defs, ratio, fsnb.FeatureService("scored", [stats[["amount"]], ratio])]
+
+    with fsnb.Store(repo, log_served=True) as store:
+        store.apply(build())
+        store.materialize(NOW - timedelta(days=40), NOW, ["stats"], progress=False)
+        store.get_online_features("scored", [{"user_id": u, "paid": u * 10.0} for u in USERS[:5]])
+        store.get_online_features("scored", pd.DataFrame({"user_id": USERS[5:], "paid": [3.0] * 5}))
+    with fsnb.Store(repo) as store:
+        logged = store.served_log("scored")
+        assert logged["paid"].tolist() == [u * 10.0 for u in USERS[:5]] + [3.0] * 5
+        assert logged["ratio__paid_over_amount"].tolist() == [5.0] * 5 + [3.0 / (u * 2.0) for u in USERS[5:]]
+        report = store.parity_check("scored", served=logged)
+        assert report.match_rate == 1.0 and report.rows_compared == 2 * len(USERS)
+        assert {f.view for f in report.features} == {"stats", "ratio"} and report.meta["not_compared"] == []
+        # without the request data (a log written before it was kept), the on-demand feature is set aside
+        without = store.parity_check("scored", served=logged.drop(columns=["paid"]))
+        assert without.meta["not_compared"] == ["ratio:paid_over_amount"]
