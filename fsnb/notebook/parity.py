@@ -486,7 +486,7 @@ def _online_values(
     request: dict[str, list[Any]],
 ) -> dict[str, tuple[list[Any], list[str], list[Any]]]:
     """``view__feature`` → (values, statuses, event times), read in chunks through ``mode``."""
-    serving = store.serving
+    serving = store.serving.unlogged()  # the check's reads are not production traffic
     own = None
     if mode == "remote":
         from fsnb.notebook.profiler import resolve_server_url
@@ -550,7 +550,7 @@ def _judge_on_demand(
         return None
     refs = [f"{p.name}:{f.name}" for p in view.sources for f in p.features]
     rows = rows_of(keys, target.join_keys)
-    online = store.serving.read(refs, rows).to_dict()
+    online = store.serving.unlogged().read(refs, rows).to_dict()
     fresh = dict(zip(view.feature_names, run(view, {f.name: online[f.name] for f in view.input_fields}, len(keys))))
 
     def judge(feature: str, i: int, offline: Any, tolerance: float) -> str | None:

@@ -301,7 +301,7 @@ class _Direct(_Runner):
 
     def __init__(self, *a: Any) -> None:
         super().__init__(*a)
-        self._serving: Any = self.store.serving
+        self._serving: Any = self.store.serving.unlogged()  # lab reads are not production traffic
 
     def call(self, rows: Rows, stages: dict[str, int] | None) -> Any:
         r = self._serving.read(self.target.features, rows, full_feature_names=self.full,
@@ -334,7 +334,7 @@ class _Async(_Runner):
         self.loop = loop
         self._get: Any = None
         try:
-            self._get = store.serving.read_async
+            self._get = store.serving.unlogged().read_async
         except ImportError as err:
             self._missing = _why(err)
 

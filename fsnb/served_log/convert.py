@@ -18,6 +18,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,7 @@ log = logging.getLogger("fsnb.served_log")
 #: seconds between two retention sweeps of one log folder.
 RETENTION_EVERY = 600.0
 _DAY_US = 86_400_000_000
+first = itemgetter(0)
 _EPOCH_DAY = date(1970, 1, 1)
 
 #: reads converted between two yields of the GIL (a writer thread shares its process with the event loop).
@@ -50,15 +52,22 @@ def write_segment(data: bytes, root: Path, stem: str, *, on_lost: Callable[[int,
         if on_lost is not None:
             on_lost(n, why)
 
-    groups: dict[tuple[str, int], dict[int, list[Frame]]] = {}  # (service, day number) → layout → reads
+    by_shape: dict[tuple[int, int], list[Frame]] = {}  # (layout, day number) → reads
     segment = read_segment(data)  # a damaged header raises here: nothing of the segment is readable
     read = 0
     try:
         for fr in segment:
-            groups.setdefault((fr.layout.name, fr.request_us // _DAY_US), {}).setdefault(id(fr.layout), []).append(fr)
+            key = (id(fr.layout), fr.request_us // _DAY_US)
+            same = by_shape.get(key)
+            if same is None:
+                same = by_shape[key] = []
+            same.append(fr)
             read += 1
     except ValueError as exc:  # cut short: the reads before the damage are kept
         lost(1, f"segment {stem} is damaged after {read} reads ({exc}): the read there and any after it are lost")
+    groups: dict[tuple[str, int], list[list[Frame]]] = {}  # (service, day number) → reads of each layout
+    for (_, day_number), frames in by_shape.items():
+        groups.setdefault((frames[0].layout.name, day_number), []).append(frames)
     written = 0
     collecting = gc.isenabled()
     gc.disable()  # parsed bodies live until their chunk is built: no cycles, nothing for the collector to find
@@ -67,7 +76,7 @@ def write_segment(data: bytes, root: Path, stem: str, *, on_lost: Callable[[int,
             day = _EPOCH_DAY + timedelta(days=day_number)
             tables = []
             count = 0
-            for frames in by_layout.values():
+            for frames in by_layout:
                 layout = frames[0].layout
                 for start in range(0, len(frames), CHUNK):
                     if start:
@@ -248,10 +257,11 @@ def _chunk(layout: Layout, batch: _Batch) -> pa.Table:
     sizes = [len(r[0][kv]) if r else 0 for r in results]
     one_row = all(n == 1 for n in sizes)
 
+    by_column = list(zip(*results))  # per column, its cell of every read (C loops below, not Python ones)
+
     def each(i: int, k: Any) -> list[Any]:
-        if one_row:
-            return [r[i][k][0] for r in results]
-        return list(chain(r[i][k] for r in results))
+        cells = map(itemgetter(k), by_column[i])
+        return list(map(first, cells)) if one_row else list(chain(cells))
 
     def per_read(get: Callable[[Frame], Any]) -> list[Any]:
         if one_row:
@@ -269,7 +279,7 @@ def _chunk(layout: Layout, batch: _Batch) -> pa.Table:
                 return pa.array(each(i, kv), type=_arrow_type(dtype))
             except (pa.ArrowException, TypeError, ValueError, OverflowError):
                 pass
-        return _array(list(chain(wire.json_values(r[i][kv], dtype) for r in results)), dtype)
+        return _array(list(chain(wire.json_values(cell[kv], dtype) for cell in by_column[i])), dtype)
 
     def times(i: int) -> Any:
         if not batch.raw:

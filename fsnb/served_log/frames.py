@@ -15,7 +15,7 @@ import json
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["Frame", "Layout", "frame", "layout_of", "read_segment", "segment_header"]
 
@@ -48,8 +48,7 @@ class Layout:
                    tuple((str(n), str(t)) for n, t in doc.get("request", ())))
 
 
-@dataclass(frozen=True)
-class Frame:
+class Frame(NamedTuple):
     """One served read, as read back from a segment."""
 
     layout: Layout

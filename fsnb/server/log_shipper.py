@@ -69,8 +69,8 @@ def ship_pending(spool: Path, root: Path, count: Callable[[str, int], None] | No
 
 
 class Shipper:
-    """The master's handle on its shipper process: :meth:`start` it before the workers fork, :meth:`stop` it after
-    they are gone (it converts what they left, then exits)."""
+    """The master's handle on its shipper process: :meth:`start` it before the workers fork, :meth:`ensure_running`
+    it while they serve, :meth:`stop` it after they are gone (it converts what they left, then exits)."""
 
     def __init__(self, spool: Path, root: Path, interval: float, retention_days: float) -> None:
         self.spool = spool
@@ -86,6 +86,18 @@ class Shipper:
              "--interval", str(self.interval), "--retention-days", str(self.retention_days)],
             stdin=subprocess.PIPE,
         )
+
+    def ensure_running(self) -> None:
+        """Start another shipper if this one died (the master calls this about once a second): segments never
+        pile up in the spool behind a crashed shipper."""
+        proc = self._proc
+        if proc is None or proc.poll() is None:
+            return
+        log.error("the served-log shipper exited (status %s); starting another", proc.returncode)
+        if proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+        self.start()
 
     def stop(self, timeout: float = 120.0) -> None:
         proc, self._proc = self._proc, None

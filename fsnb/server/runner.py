@@ -27,6 +27,7 @@ import logging
 import math
 import os
 import shutil
+import sys
 import tempfile
 import time
 import warnings
@@ -459,6 +460,21 @@ def serve(config: Config, options: ServeOptions | None = None) -> None:
 
         def load(self) -> Any:
             return factory()
+
+        def run(self) -> None:
+            from gunicorn.arbiter import Arbiter
+
+            class ShipperArbiter(Arbiter):  # type: ignore[misc]
+                def manage_workers(self) -> None:  # once per master loop (about every second)
+                    super().manage_workers()
+                    if shipper is not None:
+                        shipper.ensure_running()
+
+            try:
+                ShipperArbiter(self).run()
+            except RuntimeError as e:  # what gunicorn's own run() does
+                print(f"\nError: {e}\n", file=sys.stderr)
+                sys.exit(1)
 
     log.info("fsnb feature server on %s://%s with %d worker(s)", "https" if tls_key else "http", bind, workers)
     try:

@@ -63,5 +63,10 @@ class ServingBackend(ABC):
     def describe(self) -> str:
         """Where reads go, for reprs and ``fsnb doctor`` (credentials redacted)."""
 
+    def unlogged(self) -> ServingBackend:
+        """This backend without the served-feature log: for the profiler's and parity's own reads, which are not
+        production traffic. A backend that logs nothing returns itself."""
+        return self
+
     def close(self) -> None:  # noqa: B027 - a backend without connections of its own needs nothing
         """Release what this backend holds."""

@@ -18,12 +18,12 @@ __all__ = ["LocalServing"]
 class LocalServing(ServingBackend):
     """The read pipeline of :mod:`fsnb.serving.read` and direct writes, over ``parts.online``."""
 
-    def __init__(self, parts: StoreParts) -> None:
+    def __init__(self, parts: StoreParts, *, logged: bool = True) -> None:
         self.parts = parts
-        #: the served-feature log of direct reads (``Store(log_served=...)``), or None
+        #: the served-feature log of direct reads (``Store(log_served=...)``; not with ``logged=False``), or None
         self.log: Any = None
         self._logged_snapshot: Any = None
-        logging = getattr(parts, "log_served", None)
+        logging = getattr(parts, "log_served", None) if logged else None
         if logging is not None:
             from fsnb.served_log.writer import open_writer
 
@@ -94,6 +94,9 @@ class LocalServing(ServingBackend):
         from fsnb.push import push
 
         return push(self.parts, source, df, to=to)
+
+    def unlogged(self) -> LocalServing:
+        return self if self.log is None else LocalServing(self.parts, logged=False)
 
     def describe(self) -> str:
         return self.parts.online.describe()

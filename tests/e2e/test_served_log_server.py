@@ -9,12 +9,14 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 import yaml
 
 import fsnb
+from fsnb.served_log.writer import SPOOL_ENV
 from tests.e2e.test_server_support import ServerProcess, build_banking_repo, metric, metric_samples
 from tests.servers import RedisServer
 
@@ -102,8 +104,8 @@ def test_every_request_is_logged_once_across_recycled_workers(tmp_path: Path, ow
     assert not list((repo / ".fsnb" / "served_log" / "_spool").glob("*.seg"))
 
 
-def test_reads_served_while_the_shipper_was_down_are_converted_by_the_next_server(
-        tmp_path: Path, own_redis: RedisServer) -> None:
+def test_a_crashed_shipper_is_replaced_and_segments_left_behind_are_converted_by_the_next_server(
+        tmp_path: Path, own_redis: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
     repo = build_banking_repo(tmp_path / "banking", own_redis.url, customers=20)
     _enable_logging(repo, flush_interval=0.2)
     spool = repo / ".fsnb" / "served_log" / "_spool"
@@ -113,21 +115,39 @@ def test_reads_served_while_the_shipper_was_down_are_converted_by_the_next_serve
                           json={"feature_service": "realtime_scoring", "entities": {"customer_id": [5]}})
         assert r.status_code == 200
 
-    with ServerProcess(repo, own_redis.url, workers=2) as server:
-        for i in range(20):
-            read(server.url, f"before-{i}")
-        shipper = server.shipper_pid()
-        assert shipper is not None
-        os.kill(shipper, signal.SIGKILL)  # it crashed: segments wait in the spool
-        for i in range(20):
-            read(server.url, f"during-{i}")
-    assert list(spool.glob("*.seg")), "the workers' last segments should be waiting for a shipper"
-    with ServerProcess(repo, own_redis.url, workers=1) as server:
-        deadline = time.monotonic() + 30
-        while list(spool.glob("*.seg")) and time.monotonic() < deadline:
+    def logged() -> list[str]:
+        with fsnb.Store(repo, online_store=own_redis.url) as store:
+            return sorted(store.served_log("realtime_scoring").get("request_id", []))
+
+    def wait_for(what: Any, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while not what() and time.monotonic() < deadline:
             time.sleep(0.1)
+        assert what()
+
+    with ServerProcess(repo, own_redis.url, workers=2) as server:
+        for i in range(10):
+            read(server.url, f"before-{i:02d}")
+        wait_for(lambda: len(logged()) == 10)
+        crashed = server.shipper_pid()
+        assert crashed is not None
+        os.kill(crashed, signal.SIGKILL)
+        for i in range(10):
+            read(server.url, f"during-{i:02d}")
+        # the master starts another shipper, which converts what waited in the spool while the server runs on
+        wait_for(lambda: server.shipper_pid() not in (None, crashed))
+        wait_for(lambda: len(logged()) == 20)
+        assert "starting another" in server.log()
+    # a segment left in the spool (a server killed before its shipper ran) is converted by the next server
+    with monkeypatch.context() as env:
+        env.setenv(SPOOL_ENV, str(spool))  # this process's log hands its segments to a shipper, as a worker's does
+        with fsnb.Store(repo, online_store=own_redis.url, log_served=True) as store:
+            store.get_online_features("realtime_scoring", {"customer_id": [5]})
+    assert len(list(spool.glob("*.seg"))) == 1
+    with ServerProcess(repo, own_redis.url, workers=1) as server:
+        wait_for(lambda: not list(spool.glob("*.seg")))
         read(server.url, "after")
-    with fsnb.Store(repo, online_store=own_redis.url) as store:
-        ids = store.served_log("realtime_scoring")["request_id"].tolist()
-    expected = [f"before-{i}" for i in range(20)] + [f"during-{i}" for i in range(20)] + ["after"]
-    assert sorted(ids) == sorted(expected)  # each exactly once
+    ids = logged()
+    assert len(ids) == 22 and len(set(ids)) == 22  # each read exactly once
+    assert [i for i in ids if i.startswith(("before", "during", "after"))] == \
+        sorted([f"before-{i:02d}" for i in range(10)] + [f"during-{i:02d}" for i in range(10)] + ["after"])

@@ -80,3 +80,13 @@ def test_the_latency_explorer_shows_production_latency_when_asked(logged_repo: P
     assert report is not None, ex.status.value
     assert report.served is not None and report.served["requests"].sum() == len(USERS) + 3
     assert "<b>production</b>" in ex.table.value and "served:direct" in ex.table.value
+
+
+def test_the_profilers_and_paritys_own_reads_are_not_logged_as_production_traffic(logged_repo: Path) -> None:
+    with fsnb.Store(logged_repo, log_served=True) as store:
+        profile(store, "svc", modes=["direct", "async"], batch_sizes=[1], warmup=1, iterations=5, duration_s=0,
+                progress=False)
+        store.parity_check("svc", entities=5)
+        store.get_online_features("svc", [{"user_id": 1}])  # a production read: logged
+    with fsnb.Store(logged_repo) as store:
+        assert store.served_log("svc")["request_id"].nunique() == 5 + 3 + 1
