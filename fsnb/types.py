@@ -182,6 +182,10 @@ class Array(DType):
         return pa.list_(self.element.to_arrow())
 
     def accepts_arrow(self, arrow_type: pa.DataType) -> bool:
+        import pyarrow.types as t
+
+        if t.is_null(arrow_type):  # every value missing, as for scalars
+            return True
         return _list_like(arrow_type) and self.element.accepts_arrow(arrow_type.value_type)
 
 

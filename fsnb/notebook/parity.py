@@ -606,7 +606,7 @@ def _served_parity(store: Store, features: Any, served: Any, tolerance: float) -
         return ParityReport([], [], meta)
     request = [f.name for f in target.request_fields if f.name in log.columns]
     offline = _as_of(store, log, keys, times, [f"{v.name}:{f}" for v, f in compared], request)
-    entity_ids = [tuple(r) if len(keys) > 1 else r[0] for r in log[keys].itertuples(index=False, name=None)]
+    entity_ids = [tuple(r) if len(keys) != 1 else r[0] for r in log[keys].itertuples(index=False, name=None)]
     request_ids = log["request_id"].tolist() if "request_id" in log else [None] * len(log)
     modes = log["mode"].tolist() if "mode" in log else ["served"] * len(log)
     as_of = [_norm(t) for t in times]

@@ -25,6 +25,8 @@ __all__ = ["Target", "entity_pool", "request_data", "resolve_target", "sample_ke
 
 #: At most this many distinct keys are read from a source to sample from.
 POOL_LIMIT = 1_000_000
+#: pool size of a request of request data alone (every row the same empty key).
+REQUEST_ONLY_POOL = 100_000
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ def entity_pool(store: Store, target: Target, *, until: datetime | None = None) 
     """
     from fsnb.offline.base import ViewWindow
 
+    if not target.join_keys:  # on-demand views of request data only: each row is its (generated) request data
+        return [()] * REQUEST_ONLY_POOL
     view = _key_view(target)
     since: datetime | None = None
     try:

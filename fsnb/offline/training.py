@@ -108,11 +108,16 @@ class TrainingJob:
 
     def _run(self) -> pa.Table:
         if self._features is None:
-            table = self._compute()
-            if table.num_rows != self._entity.num_rows:  # pragma: no cover - an engine bug
-                raise OfflineStoreError(
-                    f"training set has {table.num_rows} rows for {self._entity.num_rows} entity rows"
-                )
+            if self._request.views:
+                table = self._compute()
+                if table.num_rows != self._entity.num_rows:  # pragma: no cover - an engine bug
+                    raise OfflineStoreError(
+                        f"training set has {table.num_rows} rows for {self._entity.num_rows} entity rows"
+                    )
+            else:  # on-demand views of request data only: nothing stored to read
+                import pyarrow as pa
+
+                table = pa.table({})
             table = _cast_features(table, list(self._request.output_fields))
             if self._final is not None:
                 table = _transformed(self._final, table, self._entity)
@@ -225,7 +230,7 @@ def _transformed(request: FeatureRequest, base: pa.Table, entity: EntityFrame) -
 
     from fsnb.transforms import request_column, run, series_values
 
-    n = base.num_rows
+    n = entity.num_rows
     frame = entity.frame
     request_data: dict[str, list[Any]] = {}
     for f in request.request_fields:

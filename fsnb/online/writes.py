@@ -126,6 +126,8 @@ def arrow_column_values(col: Any, dtype: DType, name: str) -> tuple[Any, Any]:
     import pyarrow.compute as pc
 
     col = _plain_array(col)
+    if pa.types.is_null(col.type):  # every value missing (pandas gives no type to a column of None)
+        col = pa.nulls(len(col), type=dtype.to_arrow())
     null = col.is_null().to_numpy(zero_copy_only=False) if col.null_count else None
     kind = dtype.name
     if kind in ("int32", "int64", "float32", "float64", "bool"):

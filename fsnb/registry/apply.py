@@ -65,15 +65,17 @@ def apply(store: StoreParts, objects: Definition | Iterable[Definition], prune: 
     if applied.applied:
         for note in online_effects(current, objs):
             log.warning("%s", note)
-        pruned = [i.name for i in applied.removed if i.kind == "feature_view"]
+        pruned = [i.name for i in applied.removed if i.kind == "feature_view" or (
+            i.kind == "on_demand_feature_view"  # a written one has stored rows under its name
+            and current.get(("on_demand_feature_view", i.name), {}).get("write_to_online_store"))]
         if pruned:
             _delete_online_rows(store, pruned)
     return applied
 
 
 def _delete_online_rows(store: StoreParts, views: list[str]) -> None:
-    """Delete the online rows of pruned views, so a view added again later starts empty (NOT_FOUND until it is
-    materialized) instead of serving what an earlier definition wrote."""
+    """Delete the online rows of pruned views (and written on-demand views), so a view added again later starts
+    empty (NOT_FOUND until it is materialized) instead of serving what an earlier definition wrote."""
     from fsnb.errors import FsnbError
     from fsnb.online.writes import delete_view_data
 

@@ -11,7 +11,6 @@ import functools
 import gc
 import itertools
 import json
-import logging
 import math
 import os
 import shutil
@@ -30,12 +29,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Retention", "write_segment"]
 
-log = logging.getLogger("fsnb.served_log")
-
 #: seconds between two retention sweeps of one log folder.
 RETENTION_EVERY = 600.0
 _DAY_US = 86_400_000_000
-first = itemgetter(0)
+_first = itemgetter(0)
 _EPOCH_DAY = date(1970, 1, 1)
 
 #: reads converted between two yields of the GIL (a writer thread shares its process with the event loop).
@@ -261,7 +258,7 @@ def _chunk(layout: Layout, batch: _Batch) -> pa.Table:
 
     def each(i: int, k: Any) -> list[Any]:
         cells = map(itemgetter(k), by_column[i])
-        return list(map(first, cells)) if one_row else list(chain(cells))
+        return list(map(_first, cells)) if one_row else list(chain(cells))
 
     def per_read(get: Callable[[Frame], Any]) -> list[Any]:
         if one_row:

@@ -198,16 +198,20 @@ class ServedLogWriter:
         assert self.spool is not None
         self.spool.mkdir(parents=True, exist_ok=True)
         tmp = self.spool / f".{stem}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # served values: the owner's only
         try:
             for start in range(0, len(parts), _IOV_MAX):
                 batch = parts[start:start + _IOV_MAX]
-                size = sum(map(len, batch))
                 done = os.writev(fd, batch)
-                if done < size:  # a short write (rare): finish this batch plainly
-                    os.write(fd, b"".join(batch)[done:])
-        finally:
+                if done < sum(map(len, batch)):  # a short write (rare): finish this batch plainly
+                    rest = memoryview(b"".join(batch))[done:]
+                    while rest:
+                        rest = rest[os.write(fd, rest):]
+        except BaseException:
             os.close(fd)
+            tmp.unlink(missing_ok=True)
+            raise
+        os.close(fd)
         os.replace(tmp, self.spool / f"{stem}.seg")
         return len(parts) - 1
 

@@ -56,6 +56,8 @@ def fetch(online: OnlineStore, plan: ReadPlan, keys: Keys) -> Any:
     if plan.vector is not None:
         keys.checking = checking = plan.vector.check_due()
         return online.read_values(vector_keys(plan, keys.unique[0], checking))
+    if not plan.groups:  # on-demand views of request data only: nothing stored to read
+        return []
     return online.read_hash_columns([(u, g.fields) for u, g in zip(keys.unique, plan.groups)])
 
 
@@ -64,6 +66,8 @@ async def fetch_async(online: Any, plan: ReadPlan, keys: Keys) -> Any:
     if plan.vector is not None:
         keys.checking = checking = plan.vector.check_due()
         return await online.read_values_async(vector_keys(plan, keys.unique[0], checking))
+    if not plan.groups:
+        return []
     return await online.read_hash_columns_async([(u, g.fields) for u, g in zip(keys.unique, plan.groups)])
 
 

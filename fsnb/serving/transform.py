@@ -104,6 +104,17 @@ def _latest(per_view: list[Any], n: int) -> list[int]:
     return [max(row) for row in zip(*lists)]
 
 
+def _request_data_only(snapshot: RegistrySnapshot, precomputed: bool | None) -> ReadPlan:
+    """The plan of on-demand views that read request data only: nothing to read from the online store."""
+    if precomputed:
+        raise RequestError("precomputed=True needs a FeatureService with precompute_online=True; these on-demand "
+                           "views read only request data: drop precomputed=")
+    plan = ReadPlan()
+    plan.project = snapshot.project
+    plan.version = snapshot.version
+    return plan
+
+
 def compile_transforms(
     snapshot: RegistrySnapshot, request: FeatureRequest, request_keys: Sequence[str], precomputed: bool | None
 ) -> ReadPlan:
@@ -128,12 +139,6 @@ def compile_transforms(
             f"({list(fields)}) of the requested features; drop them"
         )
     base = request.online_base
-    if not base.views:
-        names = [t.view.name for t in request.transforms]
-        raise RequestError(
-            f"on-demand view(s) {names} read only request data; online reads need at least one stored feature "
-            "to key the request: add one to the request"
-        )
     key_names = [k for k in given if k in keys]
     clash = sorted(set(key_names) & set(request.output_names))
     if clash:
@@ -141,7 +146,8 @@ def compile_transforms(
             f"output column name(s) {clash} would appear twice (a join key and a feature); "
             "pass full_feature_names=True to get 'view__feature'"
         )
-    plan = compile_request(snapshot, base, key_names, precomputed=precomputed)
+    plan = compile_request(snapshot, base, key_names, precomputed=precomputed) if base.views else \
+        _request_data_only(snapshot, precomputed)
     base_col = {name: i for i, name in enumerate(plan.columns)}
     tp = TransformPlan()
     tp.key_positions = tuple(given.index(k) for k in key_names)

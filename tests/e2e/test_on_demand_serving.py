@@ -30,6 +30,7 @@ from tests.integration.test_on_demand_feast_quickstart import (
     failing_objects,
     offline_as_dict,
     online_rows,
+    request_only_view,
     request_rows,
     write_repo,
 )
@@ -46,7 +47,7 @@ def quickstart_repo(tmp_path_factory: pytest.TempPathFactory, redis: RedisServer
     write_repo(path, end)
     with fsnb.Store(path, online_store=redis.url) as store:
         defs = fsnb.load_definitions(path)
-        store.apply([*defs, *failing_objects(defs)])
+        store.apply([*defs, *failing_objects(defs), request_only_view(defs)])
         store.materialize_incremental(datetime.now(UTC), progress=False)
     return path
 
@@ -92,6 +93,21 @@ def assert_same(a: OnlineResponse, b: OnlineResponse) -> None:
 
 
 # ------------------------------------------------------------------------------------- training = served
+
+
+def test_a_view_of_request_data_alone_is_served_over_rest_and_the_remote_client(
+        server: ServerProcess, remote: fsnb.Store) -> None:
+    entities = {"val_to_add": [1, 5, None], "val_to_add_2": [2, 10, 3]}
+    r = post(server, {"features": ["request_totals:val_sum"], "entities": entities})
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert doc["metadata"]["feature_names"] == ["val_sum"] and doc["metadata"]["join_keys"] == 0
+    assert rest_columns(doc) == {"val_sum": [3, 15, None]}
+    assert doc["results"][0]["statuses"] == ["PRESENT", "PRESENT", "NULL_VALUE"]
+    assert remote.get_online_features(["request_totals:val_sum"], entities).to_dict() == {"val_sum": [3, 15, None]}
+    missing = post(server, {"features": ["request_totals:val_sum"], "entities": {"val_to_add": [1]}})
+    assert missing.status_code == 422 and "val_to_add_2" in missing.text
+
 
 
 @pytest.mark.parametrize("mode", ["pandas", "python"])

@@ -242,3 +242,14 @@ def test_parity_covers_on_demand_features_and_names_their_own_reasons(store: fsn
     finally:
         store.apply(defs, prune=True)
         store.materialize_incremental(datetime.now(UTC), progress=False)
+
+
+def test_pruning_a_written_view_deletes_its_stored_rows(tmp_path: Path) -> None:
+    with banking_store(tmp_path / "banking", customers=30) as store:
+        ref, keys = ["transaction_velocity:txn_velocity"], {"customer_id": [1, 2, 3]}
+        assert "PRESENT" in store.get_online_features(ref, keys).statuses["txn_velocity"]
+        defs = fsnb.load_definitions(store.config.repo_path)
+        users = {"transaction_velocity", "transaction_scoring"}  # the view, and the service that serves it
+        store.apply([d for d in defs if getattr(d, "name", "") not in users], prune=True)
+        store.apply(defs)  # added again: it starts empty, it does not serve what the pruned definition wrote
+        assert store.get_online_features(ref, keys).statuses["txn_velocity"] == ["NOT_FOUND"] * 3

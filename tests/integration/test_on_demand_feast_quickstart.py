@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 import fsnb
-from fsnb.errors import DefinitionError, MissingRequestDataError, TransformError
+from fsnb.errors import DefinitionError, ExtraJoinKeyError, MissingRequestDataError, TransformError
 from fsnb.serving.response import OnlineResponse
 from tests.servers import RedisServer
 
@@ -414,6 +414,20 @@ def failing_objects(defs: list[Any]) -> list[Any]:
     ]
 
 
+REQUEST_ONLY = '''
+def request_totals(inputs):
+    return {"val_sum": [None if a is None or b is None else a + b
+                        for a, b in zip(inputs["val_to_add"], inputs["val_to_add_2"])]}
+'''
+
+
+def request_only_view(defs: list[Any]) -> fsnb.OnDemandFeatureView:
+    """An on-demand view of request data alone (no stored source): ``request_totals:val_sum``."""
+    request = next(d for d in defs if getattr(d, "name", "") == "transformed_conv_rate").request_sources[0]
+    return fsnb.OnDemandFeatureView("request_totals", sources=[request], udf=REQUEST_ONLY, mode="python",
+                                    schema=[fsnb.Field("val_sum", fsnb.Int64)])
+
+
 #: rows every function reads without raising (with null_every=11 over 72 hours, 1002's latest conv_rate is null)
 FINE = [{"driver_id": 1001, "val_to_add": 1, "val_to_add_2": 2},
         {"driver_id": 1003, "val_to_add": 3, "val_to_add_2": 4}]
@@ -459,3 +473,41 @@ def test_a_function_that_raises_on_some_input_is_a_transform_error_naming_the_vi
                 store.get_historical_features(entity_df, service).to_df()
     # the store still answers after the errors
     assert store.get_online_features("failing_direct", fine).to_dict()["driver_id"] == [1001, 1003]
+
+
+def test_a_view_of_request_data_alone_reads_without_keys_online_and_offline(
+        quickstart: tuple[fsnb.Store, pd.DataFrame]) -> None:
+    store, _ = quickstart
+    defs = fsnb.load_definitions(store.config.repo_path)
+    store.apply([*defs, request_only_view(defs)])
+    try:
+        rows = {"val_to_add": [1, 5, None], "val_to_add_2": [2, 10, 3]}
+        want = [3, 15, None]
+        got = store.get_online_features(["request_totals:val_sum"], rows)
+        assert got.to_dict() == {"val_sum": want}  # no join keys to echo: the features alone
+        assert got.statuses["val_sum"] == ["PRESENT", "PRESENT", "NULL_VALUE"]
+        assert asyncio.run(store.get_online_features_async(["request_totals:val_sum"], rows)).to_dict() == \
+            {"val_sum": want}
+        one = store.get_online_features(["request_totals:val_sum"], [{"val_to_add": 4, "val_to_add_2": 4}])
+        assert one.to_dict() == {"val_sum": [8]}
+        training = store.get_historical_features(
+            pd.DataFrame({**rows, "event_timestamp": pd.Timestamp(datetime.now(UTC))}),
+            ["request_totals:val_sum"]).to_df()
+        assert training["val_sum"].tolist() == [3, 15, pd.NA]
+        # beside stored features, the join keys are needed as usual
+        mixed = store.get_online_features(["request_totals:val_sum", "driver_hourly_stats:conv_rate"],
+                                          [{"driver_id": 1001, "val_to_add": 1, "val_to_add_2": 1}]).to_dict()
+        assert mixed["driver_id"] == [1001] and mixed["val_sum"] == [2]
+        with pytest.raises(ExtraJoinKeyError, match="driver_id"):
+            store.get_online_features(["request_totals:val_sum"], [{"driver_id": 1001, "val_to_add": 1,
+                                                                    "val_to_add_2": 1}])
+        with pytest.raises(MissingRequestDataError, match="val_to_add_2"):
+            store.get_online_features(["request_totals:val_sum"], [{"val_to_add": 1}])
+        # parity and the profiler generate request data, with no entity to sample
+        parity = store.parity_check(["request_totals:val_sum"], entities=20)
+        assert parity.rows_compared == 20 and parity.match_rate == 1.0
+        lab = store.profile(["request_totals:val_sum"], modes=["direct", "async"], batch_sizes=[1, 10], warmup=1,
+                            iterations=5, duration_s=0, progress=False)
+        assert set(lab.to_df()["status"]) == {"ok"}
+    finally:
+        store.apply(defs, prune=True)

@@ -86,6 +86,16 @@ def test_every_dtype_round_trips(store: fsnb.Store) -> None:
     assert table.column("i32").to_pylist() == [-7, None, 2**31 - 1]
 
 
+def test_a_column_with_every_value_missing_is_stored_as_nulls_for_every_dtype(store: fsnb.Store) -> None:
+    # pandas gives a column of None no type: it must still mean "null" for arrays, maps and structs as for scalars
+    frame = pd.DataFrame({"user_id": [7, 8], **{f.name: [None, None] for f in all_types.features},
+                          "event_timestamp": [ago(minutes=1)] * 2})
+    store.write_to_online_store(all_types, frame)
+    got = store.get_online_features(ALL_REFS, [{"user_id": 7}, {"user_id": 8}])
+    assert {n: v for n, v in got.to_dict().items() if n != "user_id" and v != [None, None]} == {}
+    assert {n: s for n, s in got.statuses.items() if n != "user_id" and s != ["NULL_VALUE", "NULL_VALUE"]} == {}
+
+
 def test_few_rows_and_many_rows_decoders_agree(store: fsnb.Store, monkeypatch: pytest.MonkeyPatch) -> None:
     from fsnb.serving import decode
 

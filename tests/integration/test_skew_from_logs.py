@@ -145,3 +145,21 @@ def test_on_demand_features_are_checked_with_the_request_data_the_log_kept(repo:
         # without the request data (a log written before it was kept), the on-demand feature is set aside
         without = store.parity_check("scored", served=logged.drop(columns=["paid"]))
         assert without.meta["not_compared"] == ["ratio:paid_over_amount"]
+
+
+def test_a_view_of_request_data_alone_is_logged_and_checked_from_its_log(repo: Path) -> None:
+    payment = fsnb.RequestSource("payment", schema=[fsnb.Field("paid", Float64)])
+
+    @fsnb.on_demand_feature_view(sources=[payment], schema=[fsnb.Field("cents", Int64)], mode="python")
+    def in_cents(inputs):  # type: ignore[no-untyped-def]
+        return {"cents": [None if p is None else round(p * 100) for p in inputs["paid"]]}
+
+    with fsnb.Store(repo, log_served=True) as store:
+        store.apply([*_views(repo), in_cents])
+        store.get_online_features(["in_cents:cents"], {"paid": [1.0, 2.5, None]})
+    with fsnb.Store(repo) as store:
+        logged = store.served_log(["in_cents:cents"])
+        assert logged["paid"].tolist()[:2] == [1.0, 2.5] and pd.isna(logged["paid"].iloc[2])
+        assert logged["in_cents__cents"].tolist()[:2] == [100, 250]
+        report = store.parity_check(["in_cents:cents"], served=logged)
+        assert report.match_rate == 1.0 and report.rows_compared == 3
