@@ -89,30 +89,38 @@ def build_repo(path: Path, redis_url: str, customers: int) -> None:
 
 
 @contextlib.contextmanager
-def feature_server(repo: Path, redis_url: str, workers: int, *extra: str) -> Iterator[tuple[str, int, Any]]:
+def feature_server(repo: Path, redis_url: str, workers: int, *extra: str, checkout: Path = ROOT,
+                   extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, int, Any]]:
+    """``python -m fsnb.server`` of ``checkout`` (its fsnb first on ``PYTHONPATH``) over ``repo``, on a free port:
+    (host, port, process), stopped afterwards."""
     port = free_port()
-    env = {**os.environ, "FSNB_ONLINE_STORE": redis_url,
-           "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="fsnb-bench-prom-")}
+    env = {**os.environ, "FSNB_ONLINE_STORE": redis_url, "PYTHONPATH": str(checkout),
+           "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="fsnb-bench-prom-"), **(extra_env or {})}
     cmd = [sys.executable, "-m", "fsnb.server", "--repo", str(repo), "--port", str(port), "--workers", str(workers),
            "--log-level", "warning", *extra]
-    proc = subprocess.Popen(cmd, env=env, cwd=str(ROOT))
+    proc = subprocess.Popen(cmd, env=env, cwd=str(checkout))
     try:
-        wait_for_port(port, timeout=30)
+        wait_for_port(port, timeout=60)
         _wait_ready(port)
         yield "127.0.0.1", port, proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         shutil.rmtree(env["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+
+def stop(proc: subprocess.Popen[Any]) -> None:
+    """Terminate a server process, killing it after 20 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def _wait_ready(port: int) -> None:
     import http.client
 
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         with contextlib.suppress(OSError):
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)

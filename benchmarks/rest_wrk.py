@@ -23,7 +23,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -161,42 +160,11 @@ def warm(url: str, script: Path, server_pid: int) -> None:
 def fsnb_server(
     repo: Path, redis_url: str, workers: int, checkout: Path = ROOT, extra_env: dict[str, str] | None = None
 ) -> Iterator[tuple[str, Any]]:
-    """``python -m fsnb.server`` of ``checkout`` (its fsnb first on ``PYTHONPATH``) over ``repo``: (URL, process)."""
-    from tests.servers import free_port, wait_for_port
+    """``python -m fsnb.server`` of ``checkout`` over ``repo``: (read URL, process)."""
+    import rest  # benchmarks/rest.py
 
-    port = free_port()
-    prom = tempfile.mkdtemp(prefix="fsnb-bench-prom-")
-    env = {**os.environ, "FSNB_ONLINE_STORE": redis_url, "PROMETHEUS_MULTIPROC_DIR": prom,
-           "PYTHONPATH": str(checkout), **(extra_env or {})}
-    cmd = [sys.executable, "-m", "fsnb.server", "--repo", str(repo), "--port", str(port), "--workers", str(workers),
-           "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, env=env, cwd=str(checkout))
-    try:
-        wait_for_port(port, timeout=60)
-        _wait_healthy(port)
-        yield f"http://127.0.0.1:{port}/get-online-features", proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        shutil.rmtree(prom, ignore_errors=True)
-
-
-def _wait_healthy(port: int) -> None:
-    import http.client
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError):
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", "/health")
-            if c.getresponse().status == 200:
-                c.close()
-                return
-        time.sleep(0.1)
-    raise TimeoutError("feature server not healthy")
+    with rest.feature_server(repo, redis_url, workers, checkout=checkout, extra_env=extra_env) as (host, port, proc):
+        yield f"http://{host}:{port}/get-online-features", proc
 
 
 def interleaved_runs(servers: dict[str, tuple[str, Any]], script: Path, conns: list[int], seconds: float,

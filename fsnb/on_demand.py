@@ -64,13 +64,7 @@ class RequestSource(_Definition):
         tags: Mapping[str, str] | None = None,
     ) -> None:
         self.name = _check_name("RequestSource", name)
-        fields = list(schema or [])
-        if not fields or not all(isinstance(f, Field) for f in fields):
-            raise DefinitionError(f"RequestSource {name!r} needs a schema: a list of Field objects")
-        names = [f.name for f in fields]
-        if len(set(names)) != len(names):
-            raise DefinitionError(f"RequestSource {name!r} names a field twice: {names}")
-        self.schema = tuple(fields)
+        self.schema = _schema(f"RequestSource {name!r}", schema, "a list of Field objects")
         self.description = description
         self.tags = _tags("RequestSource", name, tags)
         self._freeze()
@@ -167,15 +161,9 @@ class OnDemandFeatureView(_Definition):
                         "sees inputs by plain name: select the features you need with view[[...]]"
                     )
                 seen[f.name] = label
-        out = list(schema or [])
-        if not out or not all(isinstance(f, Field) for f in out):
-            raise DefinitionError(f"{where} needs a schema: the Fields its function returns")
-        names = [f.name for f in out]
-        if len(set(names)) != len(names):
-            raise DefinitionError(f"{where} declares an output twice: {names}")
         self.sources = tuple(views)
         self.request_sources = tuple(requests)
-        self.features = tuple(out)
+        self.features = _schema(where, schema, "the Fields its function returns")
         self.mode = mode
         self.udf_name, self.udf_source = function_source(udf, where)
         self.udf_hash = hashlib.sha256(self.udf_source.encode()).hexdigest()[:16]
@@ -304,6 +292,17 @@ class _Source:
     def __init__(self, name: str, text: str) -> None:
         self.name = name
         self.text = text
+
+
+def _schema(where: str, schema: Sequence[Field] | None, what: str) -> tuple[Field, ...]:
+    """``schema`` checked: at least one Field, no name twice."""
+    fields = list(schema or [])
+    if not fields or not all(isinstance(f, Field) for f in fields):
+        raise DefinitionError(f"{where} needs a schema: {what}")
+    names = [f.name for f in fields]
+    if len(set(names)) != len(names):
+        raise DefinitionError(f"{where} names a field twice: {names}")
+    return tuple(fields)
 
 
 def on_demand_feature_view(

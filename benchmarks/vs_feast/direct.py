@@ -45,7 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -89,13 +89,15 @@ IMPORT_GOAL = 1 / 25
 
 
 class FeastWorker:
-    """``feast_worker.py`` under the Feast venv's python, one JSON line per command each way."""
+    """``feast_worker.py`` (or another worker script) under the Feast venv's python, one JSON line per command each
+    way."""
 
-    def __init__(self, python: Path, repo: Path, log: Path) -> None:
+    def __init__(self, python: Path, repo: Path, log: Path, argv: Sequence[str] | None = None) -> None:
+        """``argv``: the script and its arguments (``feast_worker.py REPO`` by default)."""
         self.log_path = log
         self._log = open(log, "w")  # noqa: SIM115  (closed in close())
         self.proc = subprocess.Popen(
-            [str(python), str(HERE / "feast_worker.py"), str(repo)],
+            [str(python), *(argv or [str(HERE / "feast_worker.py"), str(repo)])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True, bufsize=1,
             cwd=str(repo), env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )

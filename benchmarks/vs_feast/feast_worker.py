@@ -27,9 +27,10 @@ import runpy
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 SERVICE = "realtime_scoring"
 PRECOMPUTED = "realtime_scoring_precomputed"
@@ -123,6 +124,16 @@ def main() -> int:
             return {}
         raise ValueError(f"unknown op {op!r}")
 
+    serve(handle, out)
+    with contextlib.suppress(Exception):
+        loop.run_until_complete(store.close())
+    loop.close()
+    return 0
+
+
+def serve(handle: Callable[[dict[str, Any]], Any], out: IO[str]) -> None:
+    """Say ready, then answer one JSON command per stdin line with one JSON line on ``out`` until ``quit`` (a
+    failing command answers ``{"error": traceback}``)."""
     out.write(json.dumps({"ready": True}) + "\n")
     for line in sys.stdin:
         cmd = json.loads(line)
@@ -133,10 +144,6 @@ def main() -> int:
         except Exception:
             answer = {"error": traceback.format_exc()}
         out.write(json.dumps(answer, default=str) + "\n")
-    with contextlib.suppress(Exception):
-        loop.run_until_complete(store.close())
-    loop.close()
-    return 0
 
 
 if __name__ == "__main__":

@@ -35,11 +35,9 @@ import os
 import random
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -175,64 +173,12 @@ def feast_worker(repo: Path) -> int:
             return store.get_online_features(features=service(cmd["service"]), entity_rows=cmd["rows"]).to_dict()
         raise ValueError(f"unknown op {op!r}")
 
-    out.write(json.dumps({"ready": True}) + "\n")
-    for line in sys.stdin:
-        cmd = json.loads(line)
-        if cmd.get("op") == "quit":
-            break
-        try:
-            answer = handle(cmd)
-        except Exception:
-            answer = {"error": traceback.format_exc()}
-        out.write(json.dumps(answer, default=str) + "\n")
+    from feast_worker import serve  # benchmarks/vs_feast/feast_worker.py
+
+    serve(handle, out)
     with contextlib.suppress(Exception):
         asyncio.run(store.close())
     return 0
-
-
-class Worker:
-    """This file with ``--feast-worker`` under the Feast venv's python."""
-
-    def __init__(self, python: Path, repo: Path, log: Path) -> None:
-        self.log_path = log
-        self._log = open(log, "w")  # noqa: SIM115  (closed in close())
-        self.proc = subprocess.Popen(
-            [str(python), str(Path(__file__).resolve()), "--feast-worker", str(repo)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True, bufsize=1, cwd=str(repo),
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        if not self._read().get("ready"):
-            raise RuntimeError("the Feast worker did not start")
-
-    def _read(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            self.proc.wait(timeout=10)
-            tail = "\n".join(self.log_path.read_text(errors="replace").splitlines()[-30:])
-            raise RuntimeError(f"the Feast worker exited ({self.proc.returncode}); its log ends:\n{tail}")
-        return json.loads(line)  # type: ignore[no-any-return]
-
-    def call(self, op: str, **kw: Any) -> Any:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps({"op": op, **kw}) + "\n")
-        self.proc.stdin.flush()
-        answer = self._read()
-        if isinstance(answer, dict) and "error" in answer:
-            raise RuntimeError(f"Feast worker, {op}:\n{answer['error']}")
-        return answer
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                assert self.proc.stdin is not None
-                self.proc.stdin.write(json.dumps({"op": "quit"}) + "\n")
-                self.proc.stdin.flush()
-                self.proc.wait(timeout=20)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
 
 
 # ----------------------------------------------------------------------------------------------- set-up
@@ -311,7 +257,10 @@ def main(argv: list[str] | None = None) -> int:
     if drivers < max(SIZES):
         ap.error(f"--drivers must be at least {max(SIZES)}")
 
-    from direct import summarise  # benchmarks/vs_feast/direct.py
+    from direct import (
+        FeastWorker,  # benchmarks/vs_feast/direct.py
+        summarise,  # benchmarks/vs_feast/direct.py
+    )
     from feast_setup import DEFAULT_VENV, FEAST_VERSION, FeastUnavailable, feast_python
 
     from tests.servers import RedisServer
@@ -338,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     server = RedisServer().start()
     tmp = Path(tempfile.mkdtemp(prefix="fsnb-vs-feast-odfv-"))
-    worker: Worker | None = None
+    worker: FeastWorker | None = None
     store: Any = None
     try:
         repo = tmp / "fsnb_repo"
@@ -365,7 +314,8 @@ def main(argv: list[str] | None = None) -> int:
                 FEAST_DEFINITIONS.replace("PARQUET", str(parquet)).replace("PANDAS_FN", PANDAS_FN.strip())
                 .replace("PYTHON_FN", PYTHON_FN.strip()))
             t0 = time.perf_counter()
-            worker = Worker(feast_py, feast_repo, tmp / "feast_worker.log")
+            worker = FeastWorker(feast_py, feast_repo, tmp / "feast_worker.log",
+                                 argv=[str(Path(__file__).resolve()), "--feast-worker", str(feast_repo)])
             worker.call("apply")
             worker.call("materialize", start=(end - timedelta(days=1)).isoformat(),
                         end=datetime.now(UTC).isoformat())

@@ -104,11 +104,7 @@ def _feast_server(repo: Path, feast: Path, workers: int) -> Iterator[tuple[int, 
         wait_for_port(port, timeout=120)
         yield port, proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        bench.stop(proc)
 
 
 if __name__ == "__main__":
